@@ -85,7 +85,10 @@ void decode_all(const std::vector<fs::path>& files, ImageSet& set, bool invert, 
           tmp[k * hw + p] = invert ? 1.0f - v : v;
         }
       stbi_image_free(px);
-      resize_area(tmp.data(), ch, h, w, set.pixels.data() + i * numel, set.height, set.width);
+      float* dst = set.pixels.data() + i * numel;
+      resize_area(tmp.data(), ch, h, w, dst, set.height, set.width);
+      // Filter weights sum to 1 only up to rounding; keep the documented [0, 1] range exact.
+      for (int64_t k = 0; k < numel; ++k) dst[k] = std::clamp(dst[k], 0.0f, 1.0f);
     }
   }
   for (int64_t i = 0; i < n; ++i)
