@@ -1,5 +1,6 @@
 #include "data/archive.h"
 
+#include <sys/stat.h>
 #include <zip.h>
 
 #include <fstream>
@@ -51,6 +52,13 @@ int64_t extract_zip(const fs::path& zip_path, const fs::path& dest) {
       throw DataError("archive " + zip_path.string() + ": entry " + std::to_string(i) + " '" +
                       (name ? name : "?") + "' would extract outside " + dest.string() +
                       "; refusing to extract anything");
+    // A symbolic-link entry could point outside and let a later entry write through it.
+    zip_uint8_t opsys = 0;
+    zip_uint32_t attr = 0;
+    if (zip_file_get_external_attributes(za.get(), static_cast<zip_uint64_t>(i), 0, &opsys, &attr) == 0 &&
+        opsys == ZIP_OPSYS_UNIX && ((attr >> 16) & S_IFMT) == S_IFLNK)
+      throw DataError("archive " + zip_path.string() + ": entry '" + name +
+                      "' is a symbolic link; refusing to extract anything");
   }
   fs::create_directories(dest);
   int64_t written = 0;

@@ -1,7 +1,7 @@
 #pragma once
 // Safe zip extraction (libzip), used for Omniglot's official archives when only the zips are in the
 // cache. Refuses, before writing anything, any entry that is absolute or whose path would leave the
-// destination folder ("zip slip": ../x, a/../../x).
+// destination folder ("zip slip": ../x, a/../../x), and any symbolic-link entry.
 #include <filesystem>
 #include <string>
 

@@ -37,7 +37,8 @@ struct Episode {
 Episode sample_episode(const FewShotSplit& split, SplitSide side, int64_t ways, int64_t shots,
                        int64_t queries, Rng& rng);
 
-// Endless stream of training episodes from one seed.
+// Endless stream of training episodes from one seed. Keeps a reference to `split`, which must
+// outlive the sampler.
 class EpisodeSampler {
  public:
   EpisodeSampler(const FewShotSplit& split, SplitSide side, int64_t ways, int64_t shots,
@@ -95,7 +96,9 @@ struct EpisodeBatch {
 };
 
 // Support and query buffers of an episode drawn from `dataset` (the split's dataset for meta-train
-// and meta-val, its test_dataset for meta-test), normalized with `norm` (usually dataset.norm).
+// and meta-val, its test_dataset for meta-test), normalized with `norm`: usually dataset.norm; in
+// cross-dataset runs pass the meta-train dataset's norm, since a learner trained on it expects its
+// statistics (and record which in the results).
 EpisodeBatch materialize(const Episode& episode, const Dataset& dataset, const Normalization& norm,
                          const AugmentFn& augment = {}, uint64_t augment_seed = 0);
 

@@ -46,6 +46,17 @@ void read_exact(gzFile f, const fs::path& p, void* dst, size_t n, const char* wh
                     " bytes, got " + std::to_string(got) + " (truncated file?)");
 }
 
+// The header's dimensions account for the whole file: anything after the data is an error.
+void expect_end(gzFile f, const fs::path& p, size_t data_bytes) {
+  unsigned char extra[4096];
+  size_t n = 0;
+  for (int r; (r = gzread(f, extra, sizeof extra)) > 0;) n += static_cast<size_t>(r);
+  if (n > 0)
+    throw DataError("IDX size mismatch in " + p.string() + ": the header describes " +
+                    std::to_string(data_bytes) + " bytes of data but " + std::to_string(n) +
+                    " more bytes follow");
+}
+
 uint32_t be32(const unsigned char* b) {
   return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | uint32_t{b[3]};
 }
@@ -79,12 +90,16 @@ ImageSet load_idx_pair(const fs::path& images_file, const fs::path& labels_file)
   {
     Gz f = open_gz(images_file);
     const auto dims = read_header(f.get(), images_file, 0x00000803u, 3);
+    if (dims[1] == 0 || dims[2] == 0 || dims[1] > 4096 || dims[2] > 4096)
+      throw DataError("implausible IDX image size " + std::to_string(dims[1]) + "x" +
+                      std::to_string(dims[2]) + " in " + images_file.string());
     set.channels = 1;
     set.height = dims[1];
     set.width = dims[2];
     const size_t n = size_t{dims[0]} * dims[1] * dims[2];
     std::vector<unsigned char> raw(n);
     read_exact(f.get(), images_file, raw.data(), n, "pixels");
+    expect_end(f.get(), images_file, n);
     set.pixels.resize(n);
     for (size_t i = 0; i < n; ++i) set.pixels[i] = raw[i] * (1.0f / 255.0f);
     set.labels.resize(dims[0]);
@@ -98,6 +113,7 @@ ImageSet load_idx_pair(const fs::path& images_file, const fs::path& labels_file)
                       std::to_string(set.labels.size()) + " images");
     std::vector<unsigned char> raw(dims[0]);
     read_exact(f.get(), labels_file, raw.data(), raw.size(), "labels");
+    expect_end(f.get(), labels_file, raw.size());
     int max_label = 0;
     for (size_t i = 0; i < raw.size(); ++i) {
       set.labels[i] = raw[i];

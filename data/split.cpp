@@ -215,6 +215,11 @@ FewShotSplit folder_split(const Dataset& d) {
   std::set<std::string> train_names(d.train.class_names.begin(), d.train.class_names.end());
   bool disjoint = true;
   for (const auto& c : d.test.class_names) disjoint = disjoint && !train_names.count(c);
+  if (!disjoint && d.test.class_names != d.train.class_names)
+    throw DataError(d.name + ": train/ and test/ share some class folders but not all (" +
+                    std::to_string(d.train.class_names.size()) + " vs " +
+                    std::to_string(d.test.class_names.size()) +
+                    " classes); give the split explicitly as train=..;val=..;test=..");
   if (!disjoint) {
     std::string spec = "train=";
     for (int64_t l = 0; l < n; ++l) {

@@ -54,6 +54,9 @@ check_zip_entries() {
       }
       if (bad) { print $0; exit } }')"
   [ -z "$entry" ] || die "archive $zip: entry '$entry' would extract outside the destination folder; refusing to extract anything"
+  # A symbolic-link entry could point outside and let a later entry write through it.
+  entry="$(unzip -Z "$zip" | awk '/^l/ { print $NF; exit }')"
+  [ -z "$entry" ] || die "archive $zip: entry '$entry' is a symbolic link; refusing to extract anything"
 }
 
 # Safe extraction of ZIP into DEST (all or nothing for the entry check).

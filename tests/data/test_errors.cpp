@@ -51,15 +51,19 @@ void write_gz(const fs::path& p, const std::vector<unsigned char>& bytes) {
   gzclose(f);
 }
 
-// A zip with one entry named `entry` holding "x".
-void make_zip(const fs::path& p, const std::vector<std::string>& entries) {
+// A zip whose entries hold "x"; `symlink_entry` (if >= 0) is marked as a Unix symbolic link.
+void make_zip(const fs::path& p, const std::vector<std::string>& entries, int symlink_entry = -1) {
   int err = 0;
   zip_t* z = zip_open(p.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &err);
   REQUIRE(z);
   for (const auto& e : entries) {
     static const char payload[] = "x";
     zip_source_t* src = zip_source_buffer(z, payload, 1, 0);
-    REQUIRE(zip_file_add(z, e.c_str(), src, ZIP_FL_OVERWRITE) >= 0);
+    const zip_int64_t idx = zip_file_add(z, e.c_str(), src, ZIP_FL_OVERWRITE);
+    REQUIRE(idx >= 0);
+    if (idx == symlink_entry)
+      REQUIRE(zip_file_set_external_attributes(z, static_cast<zip_uint64_t>(idx), 0, ZIP_OPSYS_UNIX,
+                                               (0120777u) << 16) == 0);
   }
   REQUIRE(zip_close(z) == 0);
 }
@@ -116,6 +120,9 @@ TEST_CASE("IDX: wrong magic, short read (raw and gzip), label count mismatch") {
   CHECK_THROWS_WITH_AS(load_idx_pair(img, lab), doctest::Contains("expected 4 bytes, got 3"), DataError);
   write_bytes(img, idx_images(0x803, 9, 9 * 784));
   CHECK_THROWS_WITH_AS(load_idx_pair(img, lab), doctest::Contains("10 labels but"), DataError);
+  write_bytes(img, idx_images(0x803, 10, 7840 + 16));
+  CHECK_THROWS_WITH_AS(load_idx_pair(img, lab), doctest::Contains("describes 7840 bytes of data but 16 more"),
+                       DataError);
   // A truncated gzip stream (cut in the middle) is a short read or a corrupt-file error.
   write_gz(tmp.path / "full.gz", idx_images(0x803, 10, 7840));
   std::ifstream f(tmp.path / "full.gz", std::ios::binary);
@@ -188,6 +195,18 @@ TEST_CASE("archives: entries escaping the destination are refused, nothing is wr
   std::ifstream log(tmp.path / "log");
   const std::string text((std::istreambuf_iterator<char>(log)), {});
   CHECK(text.find("would extract outside") != std::string::npos);
+
+  // Symbolic-link entries are refused by both.
+  make_zip(tmp.path / "link.zip", {"d/link", "d/file"}, 0);
+  CHECK_THROWS_WITH_AS(extract_zip(tmp.path / "link.zip", tmp.path / "dest2"),
+                       doctest::Contains("'d/link' is a symbolic link"), DataError);
+  const std::string cmd2 = script + " --extract-zip " + (tmp.path / "link.zip").string() + " " +
+                           (tmp.path / "script-dest2").string() + " > " + (tmp.path / "log2").string() + " 2>&1";
+  CHECK(std::system(cmd2.c_str()) != 0);
+  CHECK(!fs::exists(tmp.path / "script-dest2" / "d" / "file"));
+  std::ifstream log2(tmp.path / "log2");
+  const std::string text2((std::istreambuf_iterator<char>(log2)), {});
+  CHECK(text2.find("is a symbolic link") != std::string::npos);
 }
 
 TEST_CASE("impossible episodes: N larger than the classes, K + Q larger than a class") {

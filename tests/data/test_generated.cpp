@@ -87,18 +87,49 @@ TEST_CASE("rotate_square: four quarter turns are the identity") {
   CHECK_THROWS_AS(rotate_square(a.data(), 1, 3, 45, b.data()), DataError);
 }
 
-TEST_CASE("folder:PATH loads root/class/*.png|jpg, keeps channels, resizes, default split") {
-  TempDir tmp("folder");
-  const char* classes[] = {"ant", "bee", "cat", "dog", "eel"};
-  for (int c = 0; c < 5; ++c) {
-    std::filesystem::create_directories(tmp.path / classes[c]);
+namespace {
+
+// root/CLASS/img{0,1}.png + img2.jpg, 12x10, `channels` channels, value 40*c + i.
+void make_folder(const std::filesystem::path& root, const std::vector<std::string>& classes, int channels) {
+  for (size_t c = 0; c < classes.size(); ++c) {
+    std::filesystem::create_directories(root / classes[c]);
     for (int i = 0; i < 3; ++i) {
-      std::vector<unsigned char> rgb(12 * 10 * 3, static_cast<unsigned char>(40 * c + i));
-      const auto f = tmp.path / classes[c] / ("img" + std::to_string(i) + (i == 2 ? ".jpg" : ".png"));
-      if (i == 2) REQUIRE(stbi_write_jpg(f.c_str(), 12, 10, 3, rgb.data(), 95));
-      else REQUIRE(stbi_write_png(f.c_str(), 12, 10, 3, rgb.data(), 12 * 3));
+      std::vector<unsigned char> px(static_cast<size_t>(12 * 10 * channels), static_cast<unsigned char>(40 * c + i));
+      const auto f = root / classes[c] / ("img" + std::to_string(i) + (i == 2 ? ".jpg" : ".png"));
+      if (i == 2) REQUIRE(stbi_write_jpg(f.c_str(), 12, 10, channels, px.data(), 95));
+      else REQUIRE(stbi_write_png(f.c_str(), 12, 10, channels, px.data(), 12 * channels));
     }
   }
+}
+
+}  // namespace
+
+TEST_CASE("folder:PATH with disjoint train/ and test/ classes (miniImageNet style), grey images") {
+  TempDir tmp("folder2");
+  make_folder(tmp.path / "train", {"a", "b", "c", "d", "e"}, 1);
+  make_folder(tmp.path / "test", {"x", "y"}, 1);
+  LoadOptions o;
+  o.image_size = 6;
+  const Dataset d = load_dataset("folder:" + tmp.path.string(), o);
+  CHECK(d.train.channels == 1);
+  CHECK(d.train.size() == 15);
+  CHECK(d.test.size() == 6);
+  const FewShotSplit s = make_split(d);
+  CHECK(s.meta_train.size() == 4);
+  CHECK(s.meta_val.size() == 1);
+  REQUIRE(s.meta_test.size() == 2);
+  CHECK(s.meta_test[1].name == "y");
+  CHECK(s.meta_test[1].indices.front() == 15 + 3);  // pool: train images first
+  TempDir bad("folder3");
+  make_folder(bad.path / "train", {"a", "b"}, 1);
+  make_folder(bad.path / "test", {"b", "c"}, 1);
+  CHECK_THROWS_WITH_AS(make_split(load_dataset("folder:" + bad.path.string(), o)),
+                       doctest::Contains("share some class folders but not all"), DataError);
+}
+
+TEST_CASE("folder:PATH loads root/class/*.png|jpg, keeps channels, resizes, default split") {
+  TempDir tmp("folder");
+  make_folder(tmp.path, {"ant", "bee", "cat", "dog", "eel"}, 3);
   LoadOptions o;
   o.image_size = 8;
   const Dataset d = load_dataset("folder:" + tmp.path.string(), o);
