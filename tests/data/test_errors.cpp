@@ -235,7 +235,7 @@ TEST_CASE("impossible episodes: N larger than the classes, K + Q larger than a c
   CHECK_THROWS_WITH_AS(EpisodeSet::load(tmp.path / "bad.json"), doctest::Contains("cannot parse"), DataError);
   CHECK_THROWS_WITH_AS(FewShotSplit::load(tmp.path / "none.json"), doctest::Contains("missing split file"), DataError);
   // Episodes from one dataset materialized against a smaller pool are caught.
-  const Dataset& c = cached("cifar10");
+  const Dataset c = fewshot::data::testing::synthetic(10, 2, 3, 32, 32);
   const EpisodeSet set = make_test_episodes(s, 2, 1, 1, 1, 3);
   CHECK_THROWS_WITH_AS(materialize(set.episodes[0], c, d.norm), doctest::Contains("channels"), DataError);
 }

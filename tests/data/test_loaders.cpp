@@ -43,7 +43,7 @@ TEST_CASE("MNIST: counts, shape, range and the known label counts") {
 }
 
 TEST_CASE("Fashion-MNIST: counts, shape, range, 6000/1000 per class") {
-  const Dataset& d = cached("fashion-mnist");
+  const Dataset d = load_dataset("fashion-mnist");
   CHECK(d.train.size() == 60000);
   CHECK(d.test.size() == 10000);
   CHECK(d.train.height == 28);
@@ -56,7 +56,7 @@ TEST_CASE("Fashion-MNIST: counts, shape, range, 6000/1000 per class") {
 }
 
 TEST_CASE("CIFAR-10 subset: one training batch and the test batch, per-class counts") {
-  const Dataset& d = cached("cifar10");
+  const Dataset d = load_dataset("cifar10");
   CHECK(d.train.size() == 10000);
   CHECK(d.test.size() == 10000);
   CHECK(d.train.channels == 3);
