@@ -101,6 +101,8 @@ int run_demo(int steps) {
 
 }  // namespace
 
+namespace fewshot {
+
 void register_demo_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("demo", "Train a small conv net on synthetic data and check gradients");
   static int steps = 120;
@@ -110,3 +112,4 @@ void register_demo_command(CLI::App& app) {
     if (rc) throw CLI::RuntimeError(rc);
   });
 }
+}  // namespace fewshot

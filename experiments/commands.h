@@ -1,7 +1,12 @@
 #pragma once
-// Each `fewshot` subcommand registers itself on the CLI11 app; main.cpp just calls these.
-namespace CLI {
-class App;
-}
+// Each subcommand of `fewshot` registers itself on the App; main.cpp only calls these.
+#include <CLI/CLI.hpp>
 
+namespace fewshot {
+
+// `fewshot demo`: trains a small conv net on synthetic data, then gradient-checks it (cmd_demo.cpp).
 void register_demo_command(CLI::App& app);
+// `fewshot data info NAME`, `fewshot data fetch NAME...` (experiments/cmd_data.cpp).
+void register_data_command(CLI::App& app);
+
+}  // namespace fewshot

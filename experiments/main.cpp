@@ -1,5 +1,4 @@
-// The `fewshot` program. Subcommands live in experiments/cmd_*.cpp.
-#include <CLI/CLI.hpp>
+// The `fewshot` program: one CLI11 App, each subcommand registered by its own file.
 #include <exception>
 #include <iostream>
 
@@ -8,7 +7,8 @@
 int main(int argc, char** argv) {
   CLI::App app{"fewshot: when does meta-learning beat conventional deep learning on scarce data?"};
   app.require_subcommand(1);
-  register_demo_command(app);
+  fewshot::register_demo_command(app);
+  fewshot::register_data_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
