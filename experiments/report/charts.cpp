@@ -217,7 +217,7 @@ std::optional<Chart> bar_chart(const Analysis& a, const std::string& stem, const
   cmd += "set ylabel " + quote(ylabel + (logy ? " — log scale" : "")) + "\n";
   cmd += "set xlabel 'Setting (dataset, shots)'\n";
   cmd += "set style data histograms\nset style histogram clustered gap 1\nset style fill solid 0.85 border rgb '#303030'\n";
-  cmd += "set boxwidth 0.9\nset xtics nomirror rotate by -20\nset grid ytics\nunset grid xtics\n";
+  cmd += "set boxwidth 0.9\nset xtics nomirror rotate by -20\nset grid noxtics ytics\n";
   cmd += logy ? fmt::format("set logscale y\nset yrange [{}:{}]\n", num(lo / 2), num(hi * 2)) : "set yrange [0:*]\n";
   std::string plot = "plot ";
   for (std::size_t i = 0; i < methods.size(); ++i)
