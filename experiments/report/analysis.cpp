@@ -143,8 +143,10 @@ ClaimCheck check_one_shot(const Analysis& a, const ReportOptions& o) {
   std::vector<Verdict> vs;
   for (const auto& d : a.datasets) {
     const MethodResult *meta = nullptr, *conv = nullptr;
+    std::vector<const MethodResult*> convs;
     for (const auto& m : a.results) {
       if (m.dataset != d || m.shots != 1) continue;
+      if (m.family == "conventional") convs.push_back(&m);
       const MethodResult*& best = m.family == "meta" ? meta : conv;
       if (!best || m.accuracy > best->accuracy) best = &m;
     }
@@ -154,14 +156,19 @@ ClaimCheck check_one_shot(const Analysis& a, const ReportOptions& o) {
       continue;
     }
     const double chance = 1.0 / static_cast<double>(meta->ways);
+    // Every conventional method must collapse, so the best one decides.
     const bool collapsed = conv->accuracy < chance + o.collapse_margin;
     const bool well_above = meta->accuracy >= chance + o.well_above_margin;
     const Verdict v = collapsed && well_above ? Verdict::supported : Verdict::not_supported;
-    c.evidence.push_back(fmt::format(
-        "{}, {}-way 1-shot (chance {}): best conventional {} {} ({}); best meta-learner {} {} ({}) → {}", d,
-        meta->ways, format_percent(chance), conv->method, format_accuracy_ci(conv->accuracy, conv->ci95),
-        collapsed ? "near chance" : "not near chance", meta->method, format_accuracy_ci(meta->accuracy, meta->ci95),
-        well_above ? "well above chance" : "not well above chance", to_string(v)));
+    std::string conv_text;
+    for (const auto* cm : convs)
+      conv_text += fmt::format("{}{} {} ({})", conv_text.empty() ? "" : ", ", cm->method,
+                               format_accuracy_ci(cm->accuracy, cm->ci95),
+                               cm->accuracy < chance + o.collapse_margin ? "near chance" : "not near chance");
+    c.evidence.push_back(fmt::format("{}, {}-way 1-shot (chance {}): conventional: {}; best meta-learner {} {} ({}) → {}", d,
+                                     meta->ways, format_percent(chance), conv_text, meta->method,
+                                     format_accuracy_ci(meta->accuracy, meta->ci95),
+                                     well_above ? "well above chance" : "not well above chance", to_string(v)));
     vs.push_back(v);
   }
   c.verdict = combine(vs);
@@ -318,11 +325,15 @@ Analysis analyze(const Results& r, const ReportOptions& o) {
       }
 
   // Conventional baseline for the speed-up columns.
+  // Default: the first conventional method that has a training phase (so training-time ratios exist),
+  // else the first conventional method.
   if (!r.config.reference_method.empty()) a.reference_method = r.config.reference_method;
-  else
+  for (int pass = 0; pass < 2 && a.reference_method.empty(); ++pass)
     for (const auto& method : a.methods)
       for (const auto& m : a.results)
-        if (a.reference_method.empty() && m.method == method && m.family == "conventional") a.reference_method = method;
+        if (a.reference_method.empty() && m.method == method && m.family == "conventional" &&
+            (pass == 1 || m.train_seconds > 0))
+          a.reference_method = method;
 
   // Paired comparisons: every meta-learner against every conventional method at each setting.
   for (const auto& d : a.datasets)
@@ -366,7 +377,7 @@ std::string format_accuracy_ci(double mean_, double ci95) {
 }
 
 std::string format_seconds(double s) {
-  if (s >= 100) return fmt::format("{:.0f} s", s);
+  if (s == 0) return "0 s";
   if (s >= 1) return fmt::format("{:.1f} s", s);
   return fmt::format("{:.3f} s", s);
 }

@@ -62,7 +62,7 @@ std::string datablock(const std::string& name, const std::string& rows) {
 
 const char* kCommon =
     "set encoding utf8\n"
-    "set grid back lc rgb '#d0d0d0' lw 1\n"
+    "set grid back lt 1 dt 1 lc rgb '#e0e0e0' lw 1\n"
     "set border lw 1.2\n"
     "set key outside right top box opaque spacing 1.2\n"
     "set datafile missing '?'\n";
@@ -159,7 +159,7 @@ void accuracy_vs_shots(const Analysis& a, const std::string& d, const std::strin
   std::string tics;
   for (auto s : shots) tics += (tics.empty() ? "" : ", ") + fmt::format("'{}' {}", s, s);
   cmd += "set xtics (" + tics + ")\n";
-  if (compact) cmd += "set key inside bottom right box opaque\n";
+  if (compact) cmd += "set key outside below center horizontal box\n";  // never over the data
   if (ways > 0) plots.push_back(fmt::format("{} with lines dt 3 lc rgb '#606060' lw 1.5 title 'chance ({:.0f}%)'", num(100.0 / ways), 100.0 / ways));
   std::string plot = "plot ";
   for (std::size_t i = 0; i < plots.size(); ++i) plot += (i ? ", \\\n     " : "") + plots[i];
@@ -184,9 +184,7 @@ std::optional<Chart> bar_chart(const Analysis& a, const std::string& stem, const
     else if (present) absent.push_back(method);
   }
   if (methods.empty()) return std::nullopt;
-  std::string rows = "setting";
-  for (const auto& method : methods) rows += " " + method;
-  rows += "\n";
+  std::string rows;  // "<setting label>" value value ...; no header row (titles are given in the plot command)
   double lo = INFINITY, hi = 0;
   for (const auto& d : a.datasets)
     for (auto s : a.shots) {
@@ -217,7 +215,7 @@ std::optional<Chart> bar_chart(const Analysis& a, const std::string& stem, const
   cmd += "set ylabel " + quote(ylabel + (logy ? " — log scale" : "")) + "\n";
   cmd += "set xlabel 'Setting (dataset, shots)'\n";
   cmd += "set style data histograms\nset style histogram clustered gap 1\nset style fill solid 0.85 border rgb '#303030'\n";
-  cmd += "set boxwidth 0.9\nset xtics nomirror rotate by -20\nset grid noxtics ytics\n";
+  cmd += "set boxwidth 0.9\nset xtics nomirror rotate by 25 right\nset grid noxtics ytics\n";
   cmd += logy ? fmt::format("set logscale y\nset yrange [{}:{}]\n", num(lo / 2), num(hi * 2)) : "set yrange [0:*]\n";
   std::string plot = "plot ";
   for (std::size_t i = 0; i < methods.size(); ++i)
@@ -368,7 +366,7 @@ std::vector<std::string> write_charts(const Results& r, const Analysis& a, const
     const std::size_t n = a.datasets.size();
     const std::size_t cols = std::min<std::size_t>(n, 3), rows = (n + cols - 1) / cols;
     c.width = static_cast<int>(cols) * 560;
-    c.height = static_cast<int>(rows) * 440 + 40;
+    c.height = static_cast<int>(rows) * 520 + 40;
     std::string body;
     for (std::size_t i = 0; i < n; ++i) {
       Chart part;

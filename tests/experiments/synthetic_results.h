@@ -55,7 +55,7 @@ inline Results synthetic_results(int episodes = 40, std::vector<std::int64_t> se
           t.ci95 = ci95_normal(t.accuracies);
           t.adapt_steps = m == "protonet" ? 0 : (meta ? 5 : 100);
           t.adapt_seconds_mean = m == "protonet" ? 0.0008 : (meta ? 0.004 : 0.35);
-          const int points = m == "protonet" ? 1 : (meta ? 6 : 21);
+          const int points = static_cast<int>(t.adapt_steps) + 1;  // after 0, 1, ..., adapt_steps steps
           for (int s = 0; s < points; ++s) {
             const double progress = points == 1 ? 1.0 : static_cast<double>(s) / (points - 1);
             t.accuracy_by_step.push_back(0.2 + (t.mean - 0.2) * (1 - std::exp(-5 * progress)) / (1 - std::exp(-5.0)));
