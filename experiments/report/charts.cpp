@@ -152,14 +152,15 @@ void accuracy_vs_shots(const Analysis& a, const std::string& d, const std::strin
   std::string cmd;
   cmd += "set title " + quote(compact ? d : dataset_title(a, d)) + "\n";
   cmd += "set xlabel 'Shots (labelled examples per class)'\nset ylabel 'Test accuracy (%)'\n";
-  cmd += "set yrange [0:100]\nset ytics 10\n";
+  if (!compact) cmd += "set yrange [0:100]\nset ytics 10\n";
   const bool logx = !shots.empty() && shots.back() >= 10 * shots.front();
   if (logx) cmd += fmt::format("set logscale x\nset xrange [{}:{}]\n", num(shots.front() * 0.8), num(shots.back() * 1.25));
   else if (!shots.empty()) cmd += fmt::format("unset logscale x\nset xrange [{}:{}]\n", num(shots.front() - 0.5), num(shots.back() + 0.5));
   std::string tics;
   for (auto s : shots) tics += (tics.empty() ? "" : ", ") + fmt::format("'{}' {}", s, s);
   cmd += "set xtics (" + tics + ")\n";
-  if (compact) cmd += "set key outside below center horizontal box\n";  // never over the data
+  // Grid panels are small: the legend goes in headroom above 100% so that it never covers the data.
+  if (compact) cmd += "set yrange [0:132]\nset ytics 0,10,100\nset key inside top center horizontal maxcols 2 box opaque font ',9' samplen 2\n";
   if (ways > 0) plots.push_back(fmt::format("{} with lines dt 3 lc rgb '#606060' lw 1.5 title 'chance ({:.0f}%)'", num(100.0 / ways), 100.0 / ways));
   std::string plot = "plot ";
   for (std::size_t i = 0; i < plots.size(); ++i) plot += (i ? ", \\\n     " : "") + plots[i];
