@@ -39,6 +39,12 @@ std::int64_t steps_to_plateau(const MethodResult& m, double tol) {
   return static_cast<std::int64_t>(a.size() - 1);
 }
 
+// "plateau at step 3", or a note that the steps count is all we know.
+std::string plateau_text(const MethodResult& m, std::int64_t steps) {
+  if (m.accuracy_by_step.empty()) return "no per-step accuracy recorded; counted as its " + std::to_string(steps) + " steps";
+  return "plateau at step " + std::to_string(steps);
+}
+
 std::string describe_time_to_target(const MethodResult& m, double target) {
   if (m.time_to_target) {
     if (m.target_from_adaptation)
@@ -213,10 +219,10 @@ ClaimCheck check_adaptation(const Analysis& a, const ReportOptions& o) {
         const bool retrains = cm->runs.front()->train.iterations == 0;  // trained from scratch on each task
         conv_all_need_more = conv_all_need_more && (more_steps || slower);
         meta_as_accurate = meta_as_accurate && meta->accuracy >= cm->accuracy;
-        conv_text += fmt::format("; {}{}: {} after {} steps ({} per task, plateau at step {})", cm->method,
+        conv_text += fmt::format("; {}{}: {} after {} steps ({} per task, {})", cm->method,
                                  retrains ? " (trained from scratch per task)" : "",
                                  format_accuracy_ci(cm->accuracy, cm->ci95), cm->adapt_steps,
-                                 format_milliseconds(cm->adapt_seconds), steps);
+                                 format_milliseconds(cm->adapt_seconds), plateau_text(*cm, steps));
       }
       const Verdict v = meta_few && meta_as_accurate && conv_all_need_more ? Verdict::supported : Verdict::not_supported;
       std::string why;
@@ -224,9 +230,10 @@ ClaimCheck check_adaptation(const Analysis& a, const ReportOptions& o) {
       else if (!meta_as_accurate) why = "a conventional method is more accurate";
       else if (!conv_all_need_more) why = "a conventional method adapts as quickly";
       else why = "all three conditions hold";
-      c.evidence.push_back(fmt::format("{}, {}-shot: {}: {} after {} steps ({} per task, plateau at step {}){} → {} ({})",
+      c.evidence.push_back(fmt::format("{}, {}-shot: {}: {} after {} steps ({} per task, {}){} → {} ({})",
                                        d, shots, meta->method, format_accuracy_ci(meta->accuracy, meta->ci95),
-                                       meta->adapt_steps, format_milliseconds(meta->adapt_seconds), meta_steps,
+                                       meta->adapt_steps, format_milliseconds(meta->adapt_seconds),
+                                       plateau_text(*meta, meta_steps),
                                        conv_text, to_string(v), why));
       vs.push_back(v);
     }

@@ -144,3 +144,42 @@ TEST_CASE("a missing gnuplot gives a clear error") {
   o.gnuplot = "gnuplot-that-does-not-exist";
   CHECK_THROWS_WITH_AS(require_gnuplot(o), doctest::Contains("charts need gnuplot"), ChartError);
 }
+
+TEST_CASE("a small run: one dataset with an odd name, no curves, no step data, an unfinished run") {
+  const auto dir = testing::temp_dir("report_small");
+  Results r = testing::synthetic_results(6);
+  std::erase_if(r.runs, [](const Run& run) {
+    return run.dataset != "mnist" || run.shots != 1 || (run.method != "maml" && run.method != "scratch");
+  });
+  r.config.datasets = {"my folder's images"};
+  r.config.shots = {1};
+  r.config.methods = {"maml", "scratch"};
+  for (Run& run : r.runs) {
+    run.dataset = "my folder's images";
+    run.id = "folder-" + run.method;
+    run.train.curve.clear();
+    run.test->accuracy_by_step.clear();
+  }
+  Run unfinished = r.runs.front();
+  unfinished.id = "folder-maml-seed1";
+  unfinished.seed = 1;
+  unfinished.status = "running";
+  unfinished.test.reset();
+  r.runs.push_back(unfinished);
+  save_results(r, (dir / "results.json").string());
+
+  const ReportFiles files = build_report(dir.string(), ReportOptions{}, ChartOptions{});
+  std::set<std::string> names;
+  for (const auto& f : files.charts) names.insert(fs::path(f).filename().string());
+  CHECK(names.count("accuracy_vs_shots_my_folder_s_images.png") == 1);
+  CHECK(names.count("training_time.svg") == 1);
+  CHECK(names.count("adaptation_time.png") == 1);
+  CHECK(names.count("grid_accuracy.png") == 0);                            // one dataset: no grid
+  CHECK(names.count("accuracy_vs_steps_my_folder_s_images_1shot.png") == 0);  // no step data: no chart
+  const std::string md = slurp(dir / "report.md");
+  CHECK(md.find("running (not finished; not in the tables above)") != std::string::npos);
+  const Analysis a = analyze(load_results_dir(dir.string()));
+  CHECK(a.claims[0].verdict == Verdict::not_testable);  // no 5-shot setting
+  CHECK(md.find("**Verdict: not testable in this run.** This run has no 5-shot setting (shots: 1).") != std::string::npos);
+  if (!keep_output()) fs::remove_all(dir);
+}
