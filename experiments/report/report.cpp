@@ -98,6 +98,34 @@ void question_and_setup(Document& doc, const Results& r, const Analysis& a) {
   doc.bullets(items);
 }
 
+// The findings in a few lines, for a reader who stops after the first screen.
+void summary_section(Document& doc, const Analysis& a) {
+  doc.heading(2, "At a glance");
+  std::vector<std::string> items;
+  for (const auto& d : a.datasets)
+    for (auto s : a.shots) {
+      const MethodResult *best = nullptr, *fastest = nullptr;
+      for (const auto& m : a.results) {
+        if (m.dataset != d || m.shots != s) continue;
+        if (!best || m.accuracy > best->accuracy) best = &m;
+        if (m.time_to_target && (!fastest || *m.time_to_target < *fastest->time_to_target)) fastest = &m;
+      }
+      if (!best) continue;
+      std::string line = fmt::format("{}, {}-shot: most accurate **{}** ({}, {})", d, s, best->method,
+                                     format_accuracy_ci(best->accuracy, best->ci95), family_name(best->family));
+      if (fastest)
+        line += fmt::format("; first to {}: **{}** ({}{})", format_percent(a.target), fastest->method,
+                            format_seconds(*fastest->time_to_target), fastest->target_from_adaptation ? " per task" : "");
+      else
+        line += "; no method reached " + format_percent(a.target);
+      items.push_back(line + ".");
+    }
+  const char* numerals[] = {"(i)", "(ii)", "(iii)"};
+  for (std::size_t i = 0; i < a.claims.size() && i < 3; ++i)
+    items.push_back(fmt::format("Claim {}: **{}** (see below).", numerals[i], to_string(a.claims[i].verdict)));
+  doc.bullets(items);
+}
+
 void results_table(Document& doc, const Results& r, const Analysis& a) {
   doc.heading(2, "Results");
   doc.paragraph("Accuracy is the mean query accuracy over the test episodes with its 95% confidence interval (1.96 × "
@@ -235,6 +263,7 @@ Document make_document(const Results& r, const Analysis& a, const std::vector<st
   Document doc;
   doc.heading(1, "Meta-learning vs conventional training on few-shot image classification");
   question_and_setup(doc, r, a);
+  summary_section(doc, a);
   results_table(doc, r, a);
   charts_section(doc, r, a, charts);
   comparisons_section(doc, a);

@@ -95,7 +95,7 @@ TEST_CASE("build_report writes every chart, report.md and a self-contained repor
   }
 
   // Sections and claim verdicts.
-  for (const char* section : {"## The question", "## Setup", "## Results", "## Paired comparisons on identical test episodes",
+  for (const char* section : {"## The question", "## Setup", "## At a glance", "## Results", "## Paired comparisons on identical test episodes",
                               "## Time to reach 80.0% validation accuracy",
                               "## Claims commonly made for meta-learning, checked against this run", "## Environment",
                               "## Reproduce"})
