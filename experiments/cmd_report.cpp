@@ -36,7 +36,8 @@ void register_report_command(CLI::App& app) {
     charts.gnuplot = args->gnuplot;
     try {
       const report::ReportFiles files = report::build_report(args->dir, options, charts);
-      fmt::print("wrote {} charts, {} and {}\n", files.charts.size(), files.markdown, files.html);
+      fmt::print("wrote {} chart files (PNG and SVG) under {}/charts, {} and {}\n", files.charts.size(), args->dir,
+                 files.markdown, files.html);
     } catch (const std::exception& e) {
       throw CLI::RuntimeError(fmt::format("fewshot report: {}", e.what()), 1);
     }

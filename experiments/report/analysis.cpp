@@ -285,7 +285,7 @@ Analysis analyze(const Results& r, const ReportOptions& o) {
         if (m.runs.empty()) continue;
         std::sort(m.runs.begin(), m.runs.end(), [](const Run* x, const Run* y) { return x->seed < y->seed; });
         const Run& first = *m.runs.front();
-        m.family = first.family;
+        m.family = first.family.empty() ? default_family(method) : first.family;  // runs built in code may leave it empty
         m.ways = first.ways;
         m.adapt_steps = first.test->adapt_steps;
         std::vector<double> means;

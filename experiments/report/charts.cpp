@@ -1,5 +1,6 @@
 #include "experiments/report/charts.h"
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -94,10 +95,18 @@ std::vector<std::string> render(const Chart& c, const fs::path& dir, const Chart
   fs::remove(png);
   fs::remove(svg);
   {
-    // gnuplot-iostream opens the pipe; its destructor closes it and waits for gnuplot to finish.
-    Gnuplot gp(o.gnuplot + " 2>" + shell_quote(log.string()));
-    gp << script;
-    gp.flush();
+    // If gnuplot dies early, writing to its pipe raises SIGPIPE, which would kill the whole program
+    // without a word; ignore it while we write, so the missing output is reported below instead.
+    struct sigaction ignore {}, previous {};
+    ignore.sa_handler = SIG_IGN;
+    ::sigaction(SIGPIPE, &ignore, &previous);
+    {
+      // gnuplot-iostream opens the pipe; its destructor closes it and waits for gnuplot to finish.
+      Gnuplot gp(o.gnuplot + " 2>" + shell_quote(log.string()));
+      gp << script;
+      gp.flush();
+    }
+    ::sigaction(SIGPIPE, &previous, nullptr);
   }
   std::string err_log;
   {

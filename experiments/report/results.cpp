@@ -306,7 +306,7 @@ json results_to_json(const Results& r) {
   for (const Run& run : r.runs) {
     json jr = {{"id", run.id}, {"dataset", run.dataset}, {"ways", run.ways}, {"shots", run.shots},
                {"queries", run.queries}, {"method", run.method}, {"seed", run.seed}, {"status", run.status},
-               {"schedule", run.schedule}, {"family", run.family},
+               {"schedule", run.schedule}, {"family", run.family.empty() ? default_family(run.method) : run.family},
                {"train", {{"iterations", run.train.iterations}, {"wall_seconds", run.train.wall_seconds},
                           {"compute_seconds", run.train.compute_seconds}, {"curve", curve_to_json(run.train.curve)}}}};
     if (run.test) {

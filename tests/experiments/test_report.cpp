@@ -183,3 +183,12 @@ TEST_CASE("a small run: one dataset with an odd name, no curves, no step data, a
   CHECK(md.find("**Verdict: not testable in this run.** This run has no 5-shot setting (shots: 1).") != std::string::npos);
   if (!keep_output()) fs::remove_all(dir);
 }
+
+TEST_CASE("analysis classifies runs with an empty family by method name") {
+  Results r = testing::synthetic_results(4);
+  for (Run& run : r.runs) run.family.clear();
+  const Analysis a = analyze(r);
+  CHECK(a.find("mnist", 5, "maml")->family == "meta");
+  CHECK(a.find("mnist", 5, "scratch")->family == "conventional");
+  CHECK(a.reference_method == "baseline");  // first conventional method with a training phase
+}

@@ -134,3 +134,10 @@ TEST_CASE("method families") {
   CHECK(default_family("baseline") == "conventional");
   CHECK(default_family("pretrain-finetune") == "conventional");
 }
+
+TEST_CASE("runs built in code without a family still save, load and classify") {
+  Results r = testing::synthetic_results(4);
+  for (Run& run : r.runs) run.family.clear();
+  const Results back = results_from_json(results_to_json(r));
+  for (const Run& run : back.runs) CHECK(run.family == default_family(run.method));
+}
