@@ -373,6 +373,19 @@ Analysis analyze(const Results& r, const ReportOptions& o) {
           a.comparisons.push_back(std::move(c));
         }
 
+  for (const Run& run : r.runs) {
+    if (run.schedule != r.config.schedule)
+      a.data_notes.push_back(fmt::format("Run `{}` was timed with schedule \"{}\", the others with \"{}\"; its times are "
+                                         "not directly comparable.", run.id, run.schedule, r.config.schedule));
+    if (!run.test || run.test->accuracies.empty()) continue;
+    const Summary s = summarize(run.test->accuracies);
+    if (std::fabs(s.mean - run.test->mean) > 1e-6 || std::fabs(s.ci95 - run.test->ci95) > 1e-6)
+      a.data_notes.push_back(fmt::format(
+          "Run `{}`: results.json gives {}, but its {} per-episode accuracies give {}; the tables show results.json's "
+          "values, the paired comparisons use the per-episode accuracies.",
+          run.id, format_accuracy_ci(run.test->mean, run.test->ci95), s.n, format_accuracy_ci(s.mean, s.ci95)));
+  }
+
   a.claims = {check_speed(a, o), check_one_shot(a, o), check_adaptation(a, o)};
   return a;
 }

@@ -68,6 +68,9 @@ struct Analysis {
   std::vector<MethodResult> results;   // dataset, shots, method order
   std::vector<Comparison> comparisons;
   std::vector<ClaimCheck> claims;      // (i), (ii), (iii)
+  // Consistency problems in the data (a run's mean or ci95 that does not match its per-episode
+  // accuracies, runs whose times were taken under another schedule): shown in the report, never hidden.
+  std::vector<std::string> data_notes;
   const MethodResult* find(const std::string& dataset, std::int64_t shots, const std::string& method) const;
 };
 

@@ -269,6 +269,11 @@ Document make_document(const Results& r, const Analysis& a, const std::vector<st
   comparisons_section(doc, a);
   time_to_target_section(doc, a);
   claims_section(doc, a);
+  if (!a.data_notes.empty()) {
+    doc.heading(2, "Data checks");
+    doc.paragraph("These inconsistencies were found in results.json:");
+    doc.bullets(a.data_notes);
+  }
   environment_section(doc, r);
   doc.heading(2, "Reproduce");
   doc.paragraph("Run this command to repeat the comparison, then `fewshot report DIR` to rebuild the charts and this "

@@ -192,3 +192,14 @@ TEST_CASE("analysis classifies runs with an empty family by method name") {
   CHECK(a.find("mnist", 5, "scratch")->family == "conventional");
   CHECK(a.reference_method == "baseline");  // first conventional method with a training phase
 }
+
+TEST_CASE("data checks flag a mean that does not match the per-episode accuracies") {
+  Results r = testing::synthetic_results(10);
+  CHECK(analyze(r).data_notes.empty());
+  r.runs[0].test->mean += 0.05;
+  r.runs[1].schedule = "sequential";
+  const Analysis a = analyze(r);
+  REQUIRE(a.data_notes.size() == 2);
+  CHECK(a.data_notes[0].find(r.runs[0].id) != std::string::npos);
+  CHECK(a.data_notes[1].find("schedule") != std::string::npos);
+}
