@@ -12,7 +12,7 @@ packages=(
   libstb-dev            # PNG/JPEG decoding (Omniglot, image folders)
   zlib1g-dev            # gzip-compressed IDX files
   libzip-dev            # Omniglot's official zip archives
-  libgnuplot-iostream-dev libboost-iostreams-dev gnuplot-nox  # charts
+  libgnuplot-iostream-dev libboost-iostreams-dev libboost-filesystem-dev gnuplot-nox  # charts (experiments/report links Boost.Iostreams + Filesystem)
   libbenchmark-dev      # bench/
   libopenblas-dev       # reference sgemm in bench/ (never linked into the engine)
 )
