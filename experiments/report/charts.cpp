@@ -195,6 +195,7 @@ std::optional<Chart> bar_chart(const Analysis& a, const std::string& stem, const
   }
   if (methods.empty()) return std::nullopt;
   std::string rows;  // "<setting label>" value value ...; no header row (titles are given in the plot command)
+  int clusters = 0;
   double lo = INFINITY, hi = 0;
   for (const auto& d : a.datasets)
     for (auto s : a.shots) {
@@ -212,7 +213,10 @@ std::optional<Chart> bar_chart(const Analysis& a, const std::string& stem, const
           row += " ?";
         }
       }
-      if (any) rows += row + "\n";
+      if (any) {
+        rows += row + "\n";
+        ++clusters;
+      }
     }
   Chart c;
   c.stem = stem;
@@ -225,6 +229,7 @@ std::optional<Chart> bar_chart(const Analysis& a, const std::string& stem, const
   cmd += "set ylabel " + quote(ylabel + (logy ? " — log scale" : "")) + "\n";
   cmd += "set xlabel 'Setting (dataset, shots)'\n";
   cmd += "set style data histograms\nset style histogram clustered gap 1\nset style fill solid 0.85 border rgb '#303030'\n";
+  cmd += fmt::format("set xrange [-0.6:{}]\n", clusters - 0.4);  // cluster k sits at x = k
   cmd += "set boxwidth 0.9\nset xtics nomirror rotate by 25 right\nset grid noxtics ytics\n";
   cmd += logy ? fmt::format("set logscale y\nset yrange [{}:{}]\n", num(lo / 2), num(hi * 2)) : "set yrange [0:*]\n";
   std::string plot = "plot ";
