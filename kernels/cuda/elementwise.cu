@@ -143,7 +143,9 @@ constexpr int kTile = 32, kRows = 8;  // 32x32 tile, 32x8 threads, each thread m
 template <typename T>
 __global__ void transpose_kernel(const T* __restrict__ x, T* __restrict__ out, int64_t batch, int64_t R, int64_t C) {
   __shared__ T tile[kTile][kTile + 1];
-  const int64_t c0 = static_cast<int64_t>(blockIdx.x) * kTile, r0 = static_cast<int64_t>(blockIdx.y) * kTile;
+  const int64_t c0 = static_cast<int64_t>(blockIdx.x) * kTile;
+  // gridDim.y and gridDim.z are capped at 65535: blocks loop over further row tiles and batches.
+  for (int64_t r0 = static_cast<int64_t>(blockIdx.y) * kTile; r0 < R; r0 += static_cast<int64_t>(gridDim.y) * kTile)
   for (int64_t b = blockIdx.z; b < batch; b += gridDim.z) {
     const T* xb = x + b * R * C;
     T* ob = out + b * R * C;
@@ -215,9 +217,9 @@ void copy_blocks(const T* src, int64_t src_ld, T* dst, int64_t dst_ld, int64_t r
 
 template <typename T> void transpose_last2(const T* x, T* out, int64_t batch, int64_t R, int64_t C, cudaStream_t s) {
   if (batch <= 0 || R <= 0 || C <= 0) return;
-  dim3 grid(static_cast<unsigned>((C + kTile - 1) / kTile), static_cast<unsigned>((R + kTile - 1) / kTile),
+  int64_t row_tiles = (R + kTile - 1) / kTile;
+  dim3 grid(static_cast<unsigned>((C + kTile - 1) / kTile), static_cast<unsigned>(row_tiles < 65535 ? row_tiles : 65535),
             static_cast<unsigned>(batch < 65535 ? batch : 65535));
-  // gridDim.y is limited to 65535 tiles (2M rows); larger R is far beyond any tensor we transpose.
   launch("transpose", transpose_kernel<T>, grid, dim3(kTile, kRows), 0, s, x, out, batch, R, C);
 }
 
