@@ -71,7 +71,10 @@ void* CachingAllocator::allocate(size_t bytes) {
     free_cached_locked();
     err = cudaMalloc(&p, size);
   }
-  FEWSHOT_CUDA_CHECK("allocator: cudaMalloc", err);
+  if (err != cudaSuccess) {
+    cudaGetLastError();  // consumed here, so the next launch check does not report it again
+    FEWSHOT_CUDA_CHECK("allocator: cudaMalloc", err);
+  }
   std::lock_guard lock(mutex_);
   live_[p] = Block{stream, size};
   stats_.cuda_mallocs++;
