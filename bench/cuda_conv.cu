@@ -23,16 +23,22 @@
 
 namespace {
 
-bool no_tensor_cores(cudnnMathType_t m) { return m == CUDNN_DEFAULT_MATH || m == CUDNN_FMA_MATH; }
-
-// Fastest successful algorithm that runs on FMA units; sets the descriptor's math type to it.
+// Fastest successful algorithm on FMA units (CUDNN_FMA_MATH; CUDNN_DEFAULT_MATH may use TF32
+// tensor cores on Ampere and later). Sets the descriptor's math type to the one picked.
 template <typename Perf> Perf pick(const Perf* perf, int count, cudnnConvolutionDescriptor_t conv, const char* op) {
   for (int i = 0; i < count; ++i)
-    if (perf[i].status == CUDNN_STATUS_SUCCESS && no_tensor_cores(perf[i].mathType)) {
+    if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].mathType == CUDNN_FMA_MATH) {
       CUDNN_CHECK(cudnnSetConvolutionMathType(conv, perf[i].mathType));
       return perf[i];
     }
-  std::fprintf(stderr, "cuDNN found no FMA algorithm for %s\n", op);
+  for (int i = 0; i < count; ++i)
+    if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].mathType != CUDNN_TENSOR_OP_MATH &&
+        perf[i].mathType != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) {
+      std::printf("  note: no CUDNN_FMA_MATH algorithm for %s, using math type %d\n", op, (int)perf[i].mathType);
+      CUDNN_CHECK(cudnnSetConvolutionMathType(conv, perf[i].mathType));
+      return perf[i];
+    }
+  std::fprintf(stderr, "cuDNN found no non-tensor-core algorithm for %s\n", op);
   std::exit(1);
 }
 
