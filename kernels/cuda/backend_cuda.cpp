@@ -109,8 +109,30 @@ class CudaBackend final : public Backend {
       FEWSHOT_CUDA_CHECK("cudaStreamCreate", cudaStreamCreateWithFlags(&g_default_streams[index_], cudaStreamNonBlocking));
   }
 
-  std::string name() const override { return "cuda:" + std::to_string(index_); }
+  std::string name() const override {
+    cudaDeviceProp prop{};
+    if (cudaGetDeviceProperties(&prop, index_) == cudaSuccess) return fmt::format("{} (cuda:{})", prop.name, index_);
+    return "cuda:" + std::to_string(index_);
+  }
   Allocator& allocator() override { return allocator_; }
+
+  void* create_queue() override {
+    DeviceScope d(index_);
+    cudaStream_t stream = nullptr;
+    FEWSHOT_CUDA_CHECK("cudaStreamCreate", cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    return stream;
+  }
+  void destroy_queue(void* queue) override {
+    if (!queue) return;
+    DeviceScope d(index_);
+    FEWSHOT_CUDA_CHECK("cudaStreamSynchronize", cudaStreamSynchronize(static_cast<cudaStream_t>(queue)));
+    FEWSHOT_CUDA_CHECK("cudaStreamDestroy", cudaStreamDestroy(static_cast<cudaStream_t>(queue)));
+  }
+  void set_thread_queue(void* queue) override { t_streams[index_] = static_cast<cudaStream_t>(queue); }
+  void synchronize() override {
+    DeviceScope d(index_);
+    FEWSHOT_CUDA_CHECK("synchronize", cudaStreamSynchronize(s()));
+  }
   cuda::CachingAllocator& caching_allocator() { return allocator_; }
 
   void fill(const Tensor& out, double value) override {
