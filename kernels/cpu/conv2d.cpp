@@ -1,0 +1,265 @@
+// Convolution as GEMM (Chellapilla et al. 2006, "High Performance Convolutional Neural Networks
+// for Document Processing"): im2col unrolls each (image, group) input into a (Cg*KH*KW, OH*OW)
+// matrix so the convolution becomes one GEMM with the (OCg, Cg*KH*KW) weight matrix.
+//   forward:     y_g (OCg, P)  = w_g (OCg, CK) * col (CK, P)
+//   input grad:  col (CK, P)   = w_g^T (CK, OCg) * gy_g (OCg, P), then col2im scatter-adds to gx
+//   weight grad: gw_g (OCg, CK) += gy_g (OCg, P) * col^T (P, CK), summed over images
+// with Cg = C/groups, OCg = OC/groups, CK = Cg*KH*KW, P = OH*OW. A 1x1, stride-1, unpadded conv
+// needs no im2col: col is the input itself. All three entry points WRITE their output.
+#include "kernels/cpu/conv2d.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/gemm.h"
+
+namespace fewshot::cpu {
+
+Conv2dGeometry conv2d_geometry(int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC, int64_t KH,
+                               int64_t KW, int64_t stride_h, int64_t stride_w, int64_t pad_h,
+                               int64_t pad_w, int64_t groups) {
+  auto fail = [](const std::string& what) { throw std::invalid_argument("conv2d: " + what); };
+  auto s = [](int64_t v) { return std::to_string(v); };
+  if (N < 0 || C < 1 || H < 1 || W < 1 || OC < 1 || KH < 1 || KW < 1)
+    fail("sizes must be positive (N may be 0): N=" + s(N) + " C=" + s(C) + " H=" + s(H) +
+         " W=" + s(W) + " OC=" + s(OC) + " KH=" + s(KH) + " KW=" + s(KW));
+  if (stride_h < 1 || stride_w < 1)
+    fail("strides must be >= 1: stride_h=" + s(stride_h) + " stride_w=" + s(stride_w));
+  if (pad_h < 0 || pad_w < 0)
+    fail("padding must be >= 0: pad_h=" + s(pad_h) + " pad_w=" + s(pad_w));
+  if (groups < 1) fail("groups must be >= 1: groups=" + s(groups));
+  if (C % groups) fail("C=" + s(C) + " is not divisible by groups=" + s(groups));
+  if (OC % groups) fail("OC=" + s(OC) + " is not divisible by groups=" + s(groups));
+  const int64_t eh = H + 2 * pad_h - KH, ew = W + 2 * pad_w - KW;  // extent left for strides
+  if (eh < 0 || ew < 0)
+    fail("kernel larger than padded input: H=" + s(H) + " pad_h=" + s(pad_h) + " KH=" + s(KH) +
+         ", W=" + s(W) + " pad_w=" + s(pad_w) + " KW=" + s(KW) + " gives output " +
+         s(eh < 0 ? 0 : eh / stride_h + 1) + "x" + s(ew < 0 ? 0 : ew / stride_w + 1));
+  return Conv2dGeometry{N,        C,        H,     W,     OC,     KH,          KW,
+                        stride_h, stride_w, pad_h, pad_w, groups, eh / stride_h + 1,
+                        ew / stride_w + 1};
+}
+
+namespace {
+
+// Output positions o whose input index o*stride - pad + k falls inside [0, in): o in [lo, hi).
+void valid_range(int64_t out, int64_t in, int64_t stride, int64_t pad, int64_t k, int64_t& lo,
+                 int64_t& hi) {
+  const int64_t a = pad - k;           // need o*stride >= a
+  const int64_t b = in - 1 + pad - k;  // need o*stride <= b
+  lo = a <= 0 ? 0 : (a + stride - 1) / stride;
+  hi = b < 0 ? 0 : std::min(out, b / stride + 1);
+  hi = std::max(hi, lo);
+}
+
+// x is (Cg, H, W) of one image and group; col is (Cg*KH*KW, OH*OW), zero where the window
+// reads padding. Row (c, kh, kw) of col is the input plane c shifted by (kh, kw) and strided.
+template <typename T>
+void im2col(const Conv2dGeometry& g, int64_t Cg, const T* x, T* col) {
+  const int64_t OH = g.OH, OW = g.OW;
+  for (int64_t c = 0; c < Cg; ++c)
+    for (int64_t kh = 0; kh < g.KH; ++kh) {
+      int64_t oh_lo, oh_hi;
+      valid_range(OH, g.H, g.stride_h, g.pad_h, kh, oh_lo, oh_hi);
+      for (int64_t kw = 0; kw < g.KW; ++kw) {
+        int64_t ow_lo, ow_hi;
+        valid_range(OW, g.W, g.stride_w, g.pad_w, kw, ow_lo, ow_hi);
+        T* row = col + ((c * g.KH + kh) * g.KW + kw) * OH * OW;
+        for (int64_t oh = 0; oh < OH; ++oh) {
+          T* r = row + oh * OW;
+          if (oh < oh_lo || oh >= oh_hi) {
+            std::fill(r, r + OW, T(0));
+            continue;
+          }
+          const int64_t ih = oh * g.stride_h - g.pad_h + kh;
+          const T* xr = x + (c * g.H + ih) * g.W;  // input row ih, (W)
+          std::fill(r, r + ow_lo, T(0));
+          const int64_t iw0 = ow_lo * g.stride_w - g.pad_w + kw;
+          if (g.stride_w == 1)
+            std::copy(xr + iw0, xr + iw0 + (ow_hi - ow_lo), r + ow_lo);
+          else
+            for (int64_t ow = ow_lo; ow < ow_hi; ++ow)
+              r[ow] = xr[iw0 + (ow - ow_lo) * g.stride_w];
+          std::fill(r + ow_hi, r + OW, T(0));
+        }
+      }
+    }
+}
+
+// Adjoint of im2col: gx (Cg, H, W) += scatter of col (Cg*KH*KW, OH*OW). Fixed loop order, so the
+// sums are deterministic.
+template <typename T>
+void col2im_add(const Conv2dGeometry& g, int64_t Cg, const T* col, T* gx) {
+  const int64_t OH = g.OH, OW = g.OW;
+  for (int64_t c = 0; c < Cg; ++c)
+    for (int64_t kh = 0; kh < g.KH; ++kh) {
+      int64_t oh_lo, oh_hi;
+      valid_range(OH, g.H, g.stride_h, g.pad_h, kh, oh_lo, oh_hi);
+      for (int64_t kw = 0; kw < g.KW; ++kw) {
+        int64_t ow_lo, ow_hi;
+        valid_range(OW, g.W, g.stride_w, g.pad_w, kw, ow_lo, ow_hi);
+        const T* row = col + ((c * g.KH + kh) * g.KW + kw) * OH * OW;
+        for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
+          const T* r = row + oh * OW;
+          T* gr = gx + (c * g.H + oh * g.stride_h - g.pad_h + kh) * g.W;  // gx row ih, (W)
+          const int64_t iw0 = ow_lo * g.stride_w - g.pad_w + kw;
+          if (g.stride_w == 1)
+            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) gr[iw0 + ow - ow_lo] += r[ow];
+          else
+            for (int64_t ow = ow_lo; ow < ow_hi; ++ow)
+              gr[iw0 + (ow - ow_lo) * g.stride_w] += r[ow];
+        }
+      }
+    }
+}
+
+// Per-thread im2col buffer, grow-only: conv runs once per layer per step, reallocating megabytes
+// each time would only add page faults.
+template <typename T>
+T* col_scratch(std::size_t n) {
+  thread_local std::vector<T> buf;
+  if (buf.size() < n) buf.resize(n);
+  return buf.data();
+}
+
+struct Dims {
+  int64_t G, Cg, OCg, CK, P, HW;
+  bool direct;  // 1x1, stride 1, no padding: col is x itself
+};
+
+Dims dims(const Conv2dGeometry& g) {
+  const int64_t G = g.groups, Cg = g.C / G;
+  const bool direct = g.KH == 1 && g.KW == 1 && g.stride_h == 1 && g.stride_w == 1 &&
+                      g.pad_h == 0 && g.pad_w == 0;
+  return Dims{G, Cg, g.OC / G, Cg * g.KH * g.KW, g.OH * g.OW, g.H * g.W, direct};
+}
+
+// Threads to spread `items` independent units over, or 1 when GEMM should get the threads
+// instead (few units, or an uneven split that would idle a thread for a whole unit).
+int item_threads(int64_t items) {
+  if (omp_in_parallel()) return 1;
+  const int64_t nt = omp_get_max_threads();
+  if (nt < 2 || items < 2) return 1;
+  if (items % nt == 0 || items >= 4 * nt) return static_cast<int>(nt);
+  return 1;
+}
+
+// Runs body(n) for every image, in parallel over images when that splits evenly; inside the
+// region each GEMM runs single-threaded (gemm checks omp_in_parallel()).
+template <typename F>
+void for_each_image(int64_t N, F&& body) {
+  const int nt = item_threads(N);
+  if (nt > 1) {
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t n = 0; n < N; ++n) body(n);
+  } else {
+    for (int64_t n = 0; n < N; ++n) body(n);
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, T* y) {
+  const Dims d = dims(g);
+  for_each_image(g.N, [&](int64_t n) {
+    T* col = d.direct ? nullptr : col_scratch<T>(static_cast<std::size_t>(d.CK * d.P));
+    for (int64_t gi = 0; gi < d.G; ++gi) {
+      const T* xg = x + (n * g.C + gi * d.Cg) * d.HW;  // (Cg, H, W)
+      const T* b = xg;
+      if (!d.direct) {
+        im2col(g, d.Cg, xg, col);
+        b = col;
+      }
+      // y_g (OCg, P) = w_g (OCg, CK) * col (CK, P)
+      gemm<T>(false, false, d.OCg, d.P, d.CK, T(1), w + gi * d.OCg * d.CK, d.CK, b, d.P, T(0),
+              y + (n * g.OC + gi * d.OCg) * d.P, d.P);
+    }
+  });
+}
+
+template <typename T>
+void conv2d_input_grad(const Conv2dGeometry& g, const T* gy, const T* w, T* gx) {
+  const Dims d = dims(g);
+  for_each_image(g.N, [&](int64_t n) {
+    T* col = d.direct ? nullptr : col_scratch<T>(static_cast<std::size_t>(d.CK * d.P));
+    for (int64_t gi = 0; gi < d.G; ++gi) {
+      const T* wg = w + gi * d.OCg * d.CK;               // (OCg, CK)
+      const T* gyg = gy + (n * g.OC + gi * d.OCg) * d.P;  // (OCg, P)
+      T* gxg = gx + (n * g.C + gi * d.Cg) * d.HW;         // (Cg, H, W)
+      if (d.direct) {
+        // gx_g (Cg, HW) = w_g^T (Cg, OCg) * gy_g (OCg, HW)
+        gemm<T>(true, false, d.Cg, d.P, d.OCg, T(1), wg, d.CK, gyg, d.P, T(0), gxg, d.P);
+        continue;
+      }
+      // col (CK, P) = w_g^T (CK, OCg) * gy_g (OCg, P), then scatter-add the windows back
+      gemm<T>(true, false, d.CK, d.P, d.OCg, T(1), wg, d.CK, gyg, d.P, T(0), col, d.P);
+      std::fill(gxg, gxg + d.Cg * d.HW, T(0));
+      col2im_add(g, d.Cg, col, gxg);
+    }
+  });
+}
+
+// Images are split into a fixed number of contiguous chunks (depending on N only, never on the
+// thread count); each chunk sums its images into its own buffer in image order, then the chunk
+// buffers are added in chunk order. Every element therefore sees the same sequence of
+// floating-point operations on every run: no atomics, no thread-order dependence.
+constexpr int64_t kWeightGradChunks = 8;
+
+template <typename T>
+void conv2d_weight_grad(const Conv2dGeometry& g, const T* x, const T* gy, T* gw) {
+  const Dims d = dims(g);
+  const int64_t wsize = g.OC * d.CK;  // gw is (OC, Cg, KH, KW) = G blocks of (OCg, CK)
+  if (g.N == 0) {
+    std::fill(gw, gw + wsize, T(0));
+    return;
+  }
+  const int64_t chunks = std::min(g.N, kWeightGradChunks);
+  std::vector<T> partial(static_cast<std::size_t>((chunks - 1) * wsize));  // chunks 1..: own sums
+  auto chunk = [&](int64_t ci) {
+    T* acc = ci == 0 ? gw : partial.data() + (ci - 1) * wsize;
+    const int64_t n0 = g.N * ci / chunks, n1 = g.N * (ci + 1) / chunks;
+    T* col = d.direct ? nullptr : col_scratch<T>(static_cast<std::size_t>(d.CK * d.P));
+    for (int64_t n = n0; n < n1; ++n)
+      for (int64_t gi = 0; gi < d.G; ++gi) {
+        const T* xg = x + (n * g.C + gi * d.Cg) * d.HW;  // (Cg, H, W)
+        const T* b = xg;
+        if (!d.direct) {
+          im2col(g, d.Cg, xg, col);
+          b = col;
+        }
+        // gw_g (OCg, CK) (+)= gy_g (OCg, P) * col^T (P, CK); the chunk's first image writes
+        gemm<T>(false, true, d.OCg, d.CK, d.P, T(1), gy + (n * g.OC + gi * d.OCg) * d.P, d.P, b,
+                d.P, n == n0 ? T(0) : T(1), acc + gi * d.OCg * d.CK, d.CK);
+      }
+  };
+  const int nt = item_threads(chunks);
+  if (nt > 1) {
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t ci = 0; ci < chunks; ++ci) chunk(ci);
+  } else {
+    for (int64_t ci = 0; ci < chunks; ++ci) chunk(ci);
+  }
+  // gw = ((chunk0 + chunk1) + chunk2) + ..., element-wise in fixed order.
+  for (int64_t ci = 1; ci < chunks; ++ci) {
+    const T* p = partial.data() + (ci - 1) * wsize;
+    for (int64_t i = 0; i < wsize; ++i) gw[i] += p[i];
+  }
+}
+
+template void conv2d_forward<float>(const Conv2dGeometry&, const float*, const float*, float*);
+template void conv2d_forward<double>(const Conv2dGeometry&, const double*, const double*,
+                                     double*);
+template void conv2d_input_grad<float>(const Conv2dGeometry&, const float*, const float*, float*);
+template void conv2d_input_grad<double>(const Conv2dGeometry&, const double*, const double*,
+                                        double*);
+template void conv2d_weight_grad<float>(const Conv2dGeometry&, const float*, const float*,
+                                        float*);
+template void conv2d_weight_grad<double>(const Conv2dGeometry&, const double*, const double*,
+                                         double*);
+
+}  // namespace fewshot::cpu
