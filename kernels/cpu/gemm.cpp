@@ -40,6 +40,18 @@ struct Simd<float> {
   static void storeu(float* p, V v) { _mm512_storeu_ps(p, v); }
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  // Strided gather for packing transposed operands: lane j reads base[j*stride], masked lanes 0.
+  using I = __m512i;
+  static I index(int64_t stride) {
+    return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                              _mm512_set1_epi32(static_cast<int>(stride)));
+  }
+  static V gather(unsigned mask, I idx, const float* base) {
+    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), static_cast<__mmask16>(mask), idx, base, 4);
+  }
+  static void store_mask(float* p, unsigned mask, V v) {
+    _mm512_mask_storeu_ps(p, static_cast<__mmask16>(mask), v);
+  }
 };
 template <>
 struct Simd<double> {
@@ -52,7 +64,19 @@ struct Simd<double> {
   static void storeu(double* p, V v) { _mm512_storeu_pd(p, v); }
   static V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
   static V mul(V a, V b) { return _mm512_mul_pd(a, b); }
+  using I = __m256i;
+  static I index(int64_t stride) {
+    return _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                              _mm256_set1_epi32(static_cast<int>(stride)));
+  }
+  static V gather(unsigned mask, I idx, const double* base) {
+    return _mm512_mask_i32gather_pd(_mm512_setzero_pd(), static_cast<__mmask8>(mask), idx, base, 8);
+  }
+  static void store_mask(double* p, unsigned mask, V v) {
+    _mm512_mask_storeu_pd(p, static_cast<__mmask8>(mask), v);
+  }
 };
+#define FEWSHOT_GEMM_GATHER 1  // AVX-512 gathers pack the strided (transposed) operands
 #elif defined(__AVX2__) && defined(__FMA__)
 template <>
 struct Simd<float> {
@@ -95,17 +119,17 @@ struct Simd {
 
 // Cache blocking. KC: an MR x KC A micro-panel (14*384*4 = 21 KiB float, 14*256*8 = 28 KiB
 // double) stays in the 48 KiB L1 while B streams past it. NC: the KC x NC packed B block
-// (384*512*4 = 768 KiB) sits in the 2 MiB L2. MC: the packed A block is read once per B block,
-// so it can be large (it lives in L2/L3).
+// (384*512*4 = 768 KiB) sits in the 2 MiB L2. The packed row block of A is bounded by
+// kMaxPackA below rather than an MC: it is read once per B slice, from L2/L3.
 template <typename T>
 struct Blocking;
 template <>
 struct Blocking<float> {
-  static constexpr int64_t KC = 384, NC = 512, MC = 1008;
+  static constexpr int64_t KC = 384, NC = 512;
 };
 template <>
 struct Blocking<double> {
-  static constexpr int64_t KC = 256, NC = 512, MC = 1008;
+  static constexpr int64_t KC = 256, NC = 512;
 };
 
 constexpr std::size_t kAlign = 64;
@@ -186,12 +210,37 @@ void edge_kernel(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, int64_t 
       c[i * ldc + j] = beta == T(0) ? tile[i * NR + j] : tile[i * NR + j] + beta * c[i * ldc + j];
 }
 
+#ifdef FEWSHOT_GEMM_GATHER
+// d[0..width) = src[j*stride] for j < n, zero for n <= j < width: one packed row gathered from
+// `width` strided source rows, W lanes per gather (4-8x fewer instructions than scalar copies).
+template <typename T>
+inline void gather_row(const T* src, typename Simd<T>::I idx, int64_t stride, int64_t n,
+                       int64_t width, T* d) {
+  using S = Simd<T>;
+  for (int64_t j = 0; j < width; j += S::W) {
+    const int64_t live = std::clamp<int64_t>(n - j, 0, S::W), room = std::min<int64_t>(width - j, S::W);
+    const unsigned gmask = (1u << live) - 1u, smask = (1u << room) - 1u;  // W <= 16 lanes
+    S::store_mask(d + j, smask, S::gather(gmask, idx, src + j * stride));
+  }
+}
+// Gather indices are 32-bit: j*stride must fit.
+inline bool gather_ok(int64_t stride) { return stride > 0 && stride < (int64_t(1) << 25); }
+#endif
+
 // Pack rows [i0, i0+mr) x cols [p0, p0+kc) of op(A) as one panel: dst[k*MR + i], zero rows >= mr.
 template <typename T>
 void pack_a_panel(bool trans, const T* A, int64_t lda, int64_t i0, int64_t mr, int64_t p0,
                   int64_t kc, T* dst) {
   constexpr int MR = Simd<T>::MR;
   if (!trans) {  // op(A)(i, k) = A[i*lda + k]: each row is contiguous in k
+#ifdef FEWSHOT_GEMM_GATHER
+    if (gather_ok(lda)) {
+      const auto idx = Simd<T>::index(lda);
+      const T* src = A + i0 * lda + p0;
+      for (int64_t k = 0; k < kc; ++k) gather_row(src + k, idx, lda, mr, MR, dst + k * MR);
+      return;
+    }
+#endif
     for (int64_t i = 0; i < mr; ++i) {
       const T* src = A + (i0 + i) * lda + p0;
       for (int64_t k = 0; k < kc; ++k) dst[k * MR + i] = src[k];
@@ -226,6 +275,13 @@ void pack_b_panel(bool trans, const T* B, int64_t ldb, int64_t p0, int64_t kc, i
     }
   } else {  // op(B)(k, j) = B[j*ldb + k]: gather NR rows, write each packed row contiguously
     const T* src = B + j0 * ldb + p0;
+#ifdef FEWSHOT_GEMM_GATHER
+    if (gather_ok(ldb)) {
+      const auto idx = Simd<T>::index(ldb);
+      for (int64_t k = 0; k < kc; ++k) gather_row(src + k, idx, ldb, nr, NR, dst + k * NR);
+      return;
+    }
+#endif
     for (int64_t k = 0; k < kc; ++k) {
       T* d = dst + k * NR;
       for (int64_t j = 0; j < nr; ++j) d[j] = src[j * ldb + k];
@@ -267,83 +323,79 @@ void gemm_small(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T a
   }
 }
 
-// One thread's blocked product: loops pc (KC) -> ic (MC, pack A) -> jc (NC, pack B) -> ir -> jr.
-// ir outside jr keeps one A micro-panel in L1 while the B block streams from L2.
+// Work is cut into items: blocks of mb rows x nb columns of C. A thread packs all of op(A)'s
+// rows for its current row block (mb x K, kept while consecutive items share it), then for each
+// K block packs the item's KC x nb slice of op(B) and runs ir (outer, A micro-panel in L1) x jr
+// (inner, B streams from L2). Items are handed out dynamically with one barrier at the end: on
+// this shared 2-core machine a thread that loses its core must not hold the other one back (a
+// static split, or cooperative packing with per-block barriers, halved throughput under load).
+// Each C element sees the same K order whatever the item split, so results do not depend on
+// the thread count.
+constexpr int64_t kMaxPackA = 1 << 20;  // elements of op(A) one thread packs at once (4 MiB f32)
+
 template <typename T>
-void gemm_blocked(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha,
-                  const T* A, int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+void gemm_driver(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha,
+                 const T* A, int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc,
+                 int nt) {
   using S = Simd<T>;
-  using Blk = Blocking<T>;
   constexpr int64_t MR = S::MR, NR = S::NV * S::W;
-  auto round_up = [](int64_t x, int64_t m) { return (x + m - 1) / m * m; };
-  const int64_t mc_max = std::min(Blk::MC, round_up(M, MR));
-  const int64_t nc_max = std::min(Blk::NC, round_up(N, NR));
-  const int64_t kc_max = std::min(Blk::KC, K);
-  // Packed A block (mc_max x kc_max) and B block (kc_max x nc_max), this thread's own.
-  T* pa = tl_pack_a.get<T>(static_cast<std::size_t>(mc_max * kc_max));
-  T* pb = tl_pack_b.get<T>(static_cast<std::size_t>(kc_max * nc_max));
-  for (int64_t p0 = 0; p0 < K; p0 += Blk::KC) {
-    const int64_t kc = std::min(Blk::KC, K - p0);
-    const T beta_p = p0 == 0 ? beta : T(1);  // later K blocks accumulate onto the first
-    for (int64_t i0 = 0; i0 < M; i0 += Blk::MC) {
-      const int64_t mc = std::min(Blk::MC, M - i0);
-      const int64_t n_ip = (mc + MR - 1) / MR;
-      for (int64_t ip = 0; ip < n_ip; ++ip)
-        pack_a_panel(trans_a, A, lda, i0 + ip * MR, std::min(MR, mc - ip * MR), p0, kc,
-                     pa + ip * MR * kc);
-      for (int64_t j0 = 0; j0 < N; j0 += Blk::NC) {
-        const int64_t nc = std::min(Blk::NC, N - j0);
-        const int64_t n_jp = (nc + NR - 1) / NR;
+  auto ceil_div = [](int64_t x, int64_t m) { return (x + m - 1) / m; };
+  // Even K blocks (512 -> 256 + 256, not 384 + 128): the short block would pay a full C pass.
+  const int64_t kc_step = ceil_div(K, ceil_div(K, Blocking<T>::KC));
+  const int64_t m_pad = ceil_div(M, MR) * MR, n_pad = ceil_div(N, NR) * NR;
+  const int64_t mb = std::min(m_pad, std::max<int64_t>(MR, kMaxPackA / K / MR * MR));
+  const int64_t n_mb = ceil_div(M, mb);
+  // Enough items for dynamic balance (>= 4 per thread) but at least 2 NR panels wide.
+  int64_t nb = std::min(n_pad, Blocking<T>::NC);
+  if (nt > 1) {
+    const int64_t want_nblocks = ceil_div(4 * nt, n_mb);
+    nb = std::min(nb, std::max(std::min(n_pad, 2 * NR), ceil_div(ceil_div(N, want_nblocks), NR) * NR));
+  }
+  const int64_t n_nb = ceil_div(N, nb);
+
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    // This thread's packed row block of op(A), all K blocks: block p0 starts at pa + p0*mb and
+    // holds mb/MR panels of (kc x MR). And its packed (kc x nb) slice of op(B).
+    T* pa = tl_pack_a.get<T>(static_cast<std::size_t>(mb * K));
+    T* pb = tl_pack_b.get<T>(static_cast<std::size_t>(kc_step * nb));
+    int64_t packed_ib = -1;
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t item = 0; item < n_mb * n_nb; ++item) {
+      const int64_t ib = item / n_nb, jb = item % n_nb;
+      const int64_t i0 = ib * mb, mc = std::min(mb, M - i0);
+      const int64_t j0 = jb * nb, nc = std::min(nb, N - j0);
+      const int64_t n_ip = ceil_div(mc, MR), n_jp = ceil_div(nc, NR);
+      if (ib != packed_ib) {
+        for (int64_t p0 = 0; p0 < K; p0 += kc_step) {
+          const int64_t kc = std::min(kc_step, K - p0);
+          for (int64_t ip = 0; ip < n_ip; ++ip)
+            pack_a_panel(trans_a, A, lda, i0 + ip * MR, std::min(MR, mc - ip * MR), p0, kc,
+                         pa + p0 * mb + ip * MR * kc);
+        }
+        packed_ib = ib;
+      }
+      for (int64_t p0 = 0; p0 < K; p0 += kc_step) {
+        const int64_t kc = std::min(kc_step, K - p0);
+        const T beta_p = p0 == 0 ? beta : T(1);  // later K blocks accumulate onto the first
         for (int64_t jp = 0; jp < n_jp; ++jp)
           pack_b_panel(trans_b, B, ldb, p0, kc, j0 + jp * NR, std::min(NR, nc - jp * NR),
                        pb + jp * NR * kc);
+        const T* pa_k = pa + p0 * mb;
         for (int64_t ip = 0; ip < n_ip; ++ip) {
           const int64_t mr = std::min(MR, mc - ip * MR);
           for (int64_t jp = 0; jp < n_jp; ++jp) {
             const int64_t nr = std::min(NR, nc - jp * NR);
             T* c = C + (i0 + ip * MR) * ldc + j0 + jp * NR;  // top-left of this (mr, nr) C tile
             if (mr == MR && nr == NR)
-              micro_kernel<T>(kc, pa + ip * MR * kc, pb + jp * NR * kc, c, ldc, alpha, beta_p);
+              micro_kernel<T>(kc, pa_k + ip * MR * kc, pb + jp * NR * kc, c, ldc, alpha, beta_p);
             else
-              edge_kernel<T>(kc, pa + ip * MR * kc, pb + jp * NR * kc, c, ldc, mr, nr, alpha,
+              edge_kernel<T>(kc, pa_k + ip * MR * kc, pb + jp * NR * kc, c, ldc, mr, nr, alpha,
                              beta_p);
           }
         }
       }
     }
-  }
-}
-
-// Threads split C into a pm x pn grid of blocks, each computed independently with private
-// packing: no barriers inside, so a thread descheduled on a shared machine delays only its own
-// block (cooperative packing needs ~3 barriers per block and collapsed 10x under contention).
-// Re-packing the shared operand per thread costs (M + N) * K, small next to M * N * K / nt.
-template <typename T>
-void gemm_parallel(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha,
-                   const T* A, int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc,
-                   int nt) {
-  constexpr int64_t MR = Simd<T>::MR, NR = Simd<T>::NV * Simd<T>::W;
-  auto ceil_div = [](int64_t x, int64_t m) { return (x + m - 1) / m; };
-  // Pick the grid with the least padded tile area per thread (plus a packing term).
-  int64_t best_pm = 1, best_cost = -1;
-  for (int64_t pm = 1; pm <= nt; ++pm) {
-    if (nt % pm) continue;
-    const int64_t pn = nt / pm;
-    const int64_t mb = ceil_div(ceil_div(M, pm), MR) * MR, nb = ceil_div(ceil_div(N, pn), NR) * NR;
-    const int64_t cost = mb * nb + 16 * (mb + nb);
-    if (best_cost < 0 || cost < best_cost) best_cost = cost, best_pm = pm;
-  }
-  const int64_t pm = best_pm, pn = nt / pm;
-  const int64_t mb = ceil_div(ceil_div(M, pm), MR) * MR, nb = ceil_div(ceil_div(N, pn), NR) * NR;
-#pragma omp parallel for num_threads(nt) schedule(static)
-  for (int64_t t = 0; t < pm * pn; ++t) {
-    const int64_t m0 = (t / pn) * mb, n0 = (t % pn) * nb;
-    if (m0 >= M || n0 >= N) continue;
-    const int64_t m = std::min(mb, M - m0), n = std::min(nb, N - n0);
-    // Sub-block: rows m0.. of op(A), cols n0.. of op(B), block (m0, n0) of C.
-    const T* a = trans_a ? A + m0 : A + m0 * lda;
-    const T* b = trans_b ? B + n0 * ldb : B + n0;
-    gemm_blocked(trans_a, trans_b, m, n, K, alpha, a, lda, b, ldb, beta, C + m0 * ldc + n0, ldc);
   }
 }
 
@@ -373,11 +425,7 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
     gemm_small(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
-  const int nt = threads_for(work);
-  if (nt > 1)
-    gemm_parallel(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, nt);
-  else
-    gemm_blocked(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  gemm_driver(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threads_for(work));
 }
 
 template <typename T>
