@@ -8,6 +8,10 @@
 #include <utility>
 #include <vector>
 
+#include <omp.h>
+
+#include <cstring>
+
 #include "kernels/cpu/gemm.h"
 
 using fewshot::cpu::gemm;
@@ -87,7 +91,7 @@ template <typename T>
 void gemm_suite() {
   const int64_t sizes[][3] = {{0, 5, 3},  {4, 0, 3},   {3, 4, 0},    {1, 1, 1},    {1, 7, 3},
                               {7, 1, 3},  {5, 5, 1},   {13, 33, 17}, {37, 53, 29}, {64, 784, 36},
-                              {130, 67, 300}, {15, 100, 400}, {200, 129, 33}};
+                              {130, 67, 300}, {15, 100, 400}, {200, 129, 33}, {20, 1100, 40}};
   for (auto& s : sizes)
     for (int t = 0; t < 4; ++t) check_gemm<T>(t & 1, t & 2, s[0], s[1], s[2], T(1), T(0));
   // alpha / beta variants, on a small-path and a blocked-path size
@@ -166,4 +170,22 @@ TEST_CASE("gemm_batched stride_c == 0 with beta == 1 sums the batch into C") {
     gemm_ref<double>(false, false, M, N, K, 1.0, A.data() + b * M * K, K, B.data(), N, 1.0,
                      ref.data(), N);
   for (std::size_t i = 0; i < C.size(); ++i) CHECK(C[i] == doctest::Approx(ref[i]).epsilon(1e-12));
+}
+
+TEST_CASE("gemm results are bit-identical for any thread count") {
+  const int64_t M = 123, N = 1037, K = 531;  // several items, K blocks and edge tiles
+  auto A = random_vec<float>(M * K, 41), B = random_vec<float>(N * K, 42);
+  const int saved = omp_get_max_threads();
+  std::vector<float> ref;
+  for (int nt : {1, 2, 3, 5}) {
+    omp_set_num_threads(nt);
+    std::vector<float> C(M * N);
+    gemm<float>(false, true, M, N, K, 1.0f, A.data(), K, B.data(), K, 0.0f, C.data(), N);
+    if (ref.empty())
+      ref = C;
+    else
+      CHECK(std::memcmp(ref.data(), C.data(), C.size() * sizeof(float)) == 0);
+  }
+  omp_set_num_threads(saved);
+  check_gemm<float>(false, true, M, N, K, 1.0f, 0.0f);
 }
