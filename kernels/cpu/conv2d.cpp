@@ -149,12 +149,14 @@ int item_threads(int64_t items) {
 }
 
 // Runs body(n) for every image, in parallel over images when that splits evenly; inside the
-// region each GEMM runs single-threaded (gemm checks omp_in_parallel()).
+// region each GEMM runs single-threaded (gemm checks omp_in_parallel()). Dynamic hand-out: on a
+// shared machine a thread that loses its core for a time slice then holds up one image, not
+// half the batch.
 template <typename F>
 void for_each_image(int64_t N, F&& body) {
   const int nt = item_threads(N);
   if (nt > 1) {
-#pragma omp parallel for num_threads(nt) schedule(static)
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (int64_t n = 0; n < N; ++n) body(n);
   } else {
     for (int64_t n = 0; n < N; ++n) body(n);
@@ -239,8 +241,8 @@ void conv2d_weight_grad(const Conv2dGeometry& g, const T* x, const T* gy, T* gw)
   };
   const int nt = item_threads(chunks);
   if (nt > 1) {
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t ci = 0; ci < chunks; ++ci) chunk(ci);
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)  // which thread runs a chunk
+    for (int64_t ci = 0; ci < chunks; ++ci) chunk(ci);              // does not change its sum
   } else {
     for (int64_t ci = 0; ci < chunks; ++ci) chunk(ci);
   }
