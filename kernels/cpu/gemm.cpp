@@ -227,6 +227,57 @@ inline void gather_row(const T* src, typename Simd<T>::I idx, int64_t stride, in
 }
 // Gather indices are 32-bit: j*stride must fit.
 inline bool gather_ok(int64_t stride) { return stride > 0 && stride < (int64_t(1) << 25); }
+
+// 16x16 float transpose in registers (unpack 32-bit, unpack 64-bit, then two 128-bit-lane
+// shuffles): dst row c (stride ldd) = column c of the 16 source rows (stride ld), the first
+// `rows` of which are read, the rest taken as zero. ~0.25 shuffle per element against one load
+// per element for a gather: the packing of a transposed B is what limits GEMMs with small M
+// (conv weight grad: M = output channels, op(B) = im2col^T).
+// (The masked forms with a full mask are the same instructions; the unmasked ones pass an
+// undefined source that GCC 12 reports under -Wuninitialized, PR 105593.)
+inline void transpose16(const float* src, int64_t ld, int64_t rows, float* dst, int64_t ldd) {
+  __m512 r[16], t[16];
+  for (int i = 0; i < 16; ++i) r[i] = i < rows ? _mm512_loadu_ps(src + i * ld) : _mm512_setzero_ps();
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_mask_unpacklo_ps(r[2 * i], 0xFFFF, r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_mask_unpackhi_ps(r[2 * i], 0xFFFF, r[2 * i], r[2 * i + 1]);
+  }
+  // u[4g + m], lane l: element 4l + m of rows 4g..4g+3
+  for (int g = 0; g < 4; ++g) {
+    const __m512d a = _mm512_castps_pd(t[4 * g]), b = _mm512_castps_pd(t[4 * g + 1]);
+    const __m512d c = _mm512_castps_pd(t[4 * g + 2]), d = _mm512_castps_pd(t[4 * g + 3]);
+    r[4 * g + 0] = _mm512_castpd_ps(_mm512_mask_unpacklo_pd(a, 0xFF, a, c));
+    r[4 * g + 1] = _mm512_castpd_ps(_mm512_mask_unpackhi_pd(a, 0xFF, a, c));
+    r[4 * g + 2] = _mm512_castpd_ps(_mm512_mask_unpacklo_pd(b, 0xFF, b, d));
+    r[4 * g + 3] = _mm512_castpd_ps(_mm512_mask_unpackhi_pd(b, 0xFF, b, d));
+  }
+  // 4x4 transpose of 128-bit lanes across the groups: output row 4l + m gathers lane l of u[4g+m]
+  for (int m = 0; m < 4; ++m) {
+    const __m512 v0 = _mm512_mask_shuffle_f32x4(r[m], 0xFFFF, r[m], r[4 + m], 0x44);
+    const __m512 v1 = _mm512_mask_shuffle_f32x4(r[m], 0xFFFF, r[m], r[4 + m], 0xEE);
+    const __m512 v2 = _mm512_mask_shuffle_f32x4(r[8 + m], 0xFFFF, r[8 + m], r[12 + m], 0x44);
+    const __m512 v3 = _mm512_mask_shuffle_f32x4(r[8 + m], 0xFFFF, r[8 + m], r[12 + m], 0xEE);
+    _mm512_storeu_ps(dst + (0 + m) * ldd, _mm512_mask_shuffle_f32x4(v0, 0xFFFF, v0, v2, 0x88));
+    _mm512_storeu_ps(dst + (4 + m) * ldd, _mm512_mask_shuffle_f32x4(v0, 0xFFFF, v0, v2, 0xDD));
+    _mm512_storeu_ps(dst + (8 + m) * ldd, _mm512_mask_shuffle_f32x4(v1, 0xFFFF, v1, v3, 0x88));
+    _mm512_storeu_ps(dst + (12 + m) * ldd, _mm512_mask_shuffle_f32x4(v1, 0xFFFF, v1, v3, 0xDD));
+  }
+}
+
+// Packs op(B) = B^T (B stored (N, K)) for k in [0, kc16), kc16 a multiple of 16, by 16x16 blocks.
+// Returns how many k rows it packed (0 for double, which keeps the gather path).
+template <typename T>
+int64_t pack_b_trans_blocks(const T*, int64_t, int64_t, int64_t, T*) { return 0; }
+template <>
+int64_t pack_b_trans_blocks<float>(const float* src, int64_t ldb, int64_t nr, int64_t kc,
+                                   float* dst) {
+  constexpr int64_t NR = Simd<float>::NV * Simd<float>::W;
+  const int64_t kc16 = kc / 16 * 16;
+  for (int64_t k = 0; k < kc16; k += 16)
+    for (int64_t v = 0; v < NR; v += 16)
+      transpose16(src + v * ldb + k, ldb, std::clamp<int64_t>(nr - v, 0, 16), dst + k * NR + v, NR);
+  return kc16;
+}
 #endif
 
 // Pack rows [i0, i0+mr) x cols [p0, p0+kc) of op(A) as one panel: dst[k*MR + i], zero rows >= mr.
@@ -280,7 +331,8 @@ void pack_b_panel(bool trans, const T* B, int64_t ldb, int64_t p0, int64_t kc, i
 #ifdef FEWSHOT_GEMM_GATHER
     if (gather_ok(ldb)) {
       const auto idx = Simd<T>::index(ldb);
-      for (int64_t k = 0; k < kc; ++k) gather_row(src + k, idx, ldb, nr, NR, dst + k * NR);
+      for (int64_t k = pack_b_trans_blocks(src, ldb, nr, kc, dst); k < kc; ++k)
+        gather_row(src + k, idx, ldb, nr, NR, dst + k * NR);
       return;
     }
 #endif
