@@ -45,11 +45,12 @@ struct Simd<float> {
   // Strided gather for packing transposed operands: lane j reads base[j*stride], masked lanes 0.
   using I = __m512i;
   static I index(int64_t stride) {
-    return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                              _mm512_set1_epi32(static_cast<int>(stride)));
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    return _mm512_mullo_epi32(lane, _mm512_set1_epi32(static_cast<int>(stride)));
   }
   static V gather(unsigned mask, I idx, const float* base) {
-    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), static_cast<__mmask16>(mask), idx, base, 4);
+    const auto m = static_cast<__mmask16>(mask);
+    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, base, 4);
   }
   static void store_mask(float* p, unsigned mask, V v) {
     _mm512_mask_storeu_ps(p, static_cast<__mmask16>(mask), v);
@@ -220,7 +221,8 @@ inline void gather_row(const T* src, typename Simd<T>::I idx, int64_t stride, in
                        int64_t width, T* d) {
   using S = Simd<T>;
   for (int64_t j = 0; j < width; j += S::W) {
-    const int64_t live = std::clamp<int64_t>(n - j, 0, S::W), room = std::min<int64_t>(width - j, S::W);
+    const int64_t live = std::clamp<int64_t>(n - j, 0, S::W);
+    const int64_t room = std::min<int64_t>(width - j, S::W);
     const unsigned gmask = (1u << live) - 1u, smask = (1u << room) - 1u;  // W <= 16 lanes
     S::store_mask(d + j, smask, S::gather(gmask, idx, src + j * stride));
   }
@@ -237,7 +239,8 @@ inline bool gather_ok(int64_t stride) { return stride > 0 && stride < (int64_t(1
 // undefined source that GCC 12 reports under -Wuninitialized, PR 105593.)
 inline void transpose16(const float* src, int64_t ld, int64_t rows, float* dst, int64_t ldd) {
   __m512 r[16], t[16];
-  for (int i = 0; i < 16; ++i) r[i] = i < rows ? _mm512_loadu_ps(src + i * ld) : _mm512_setzero_ps();
+  for (int i = 0; i < 16; ++i)
+    r[i] = i < rows ? _mm512_loadu_ps(src + i * ld) : _mm512_setzero_ps();
   for (int i = 0; i < 8; ++i) {
     t[2 * i] = _mm512_mask_unpacklo_ps(r[2 * i], 0xFFFF, r[2 * i], r[2 * i + 1]);
     t[2 * i + 1] = _mm512_mask_unpackhi_ps(r[2 * i], 0xFFFF, r[2 * i], r[2 * i + 1]);
@@ -275,7 +278,8 @@ int64_t pack_b_trans_blocks<float>(const float* src, int64_t ldb, int64_t nr, in
   const int64_t kc16 = kc / 16 * 16;
   for (int64_t k = 0; k < kc16; k += 16)
     for (int64_t v = 0; v < NR; v += 16)
-      transpose16(src + v * ldb + k, ldb, std::clamp<int64_t>(nr - v, 0, 16), dst + k * NR + v, NR);
+      transpose16(src + v * ldb + k, ldb, std::clamp<int64_t>(nr - v, 0, 16), dst + k * NR + v,
+                  NR);
   return kc16;
 }
 #endif
@@ -403,7 +407,8 @@ void gemm_driver(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T 
   int64_t nb = std::min(n_pad, Blocking<T>::NC / NR * NR);  // whole NR panels: pb is kc x nb
   if (nt > 1) {
     const int64_t want_nblocks = ceil_div(4 * nt, n_mb);
-    nb = std::min(nb, std::max(std::min(n_pad, 2 * NR), ceil_div(ceil_div(N, want_nblocks), NR) * NR));
+    const int64_t nb_even = ceil_div(ceil_div(N, want_nblocks), NR) * NR;
+    nb = std::min(nb, std::max(std::min(n_pad, 2 * NR), nb_even));
   }
   const int64_t n_nb = ceil_div(N, nb);
 

@@ -105,13 +105,16 @@ TEST_CASE("conv2d double matches the naive references") {
 }
 
 TEST_CASE("conv2d adjoint: <gy, conv(x, w)> = <x, input_grad(gy, w)> = <w, weight_grad(x, gy)>") {
-  for (const Case& c : {Case{3, 4, 9, 7, 6, 3, 3, 2, 1, 1, 2, 2}, Case{2, 6, 8, 8, 6, 5, 3, 1, 1, 2, 1, 6},
-                        Case{4, 16, 10, 10, 8, 3, 3, 1, 1, 1, 1, 1}}) {
+  const Case cases[] = {{3, 4, 9, 7, 6, 3, 3, 2, 1, 1, 2, 2},
+                        {2, 6, 8, 8, 6, 5, 3, 1, 1, 2, 1, 6},
+                        {4, 16, 10, 10, 8, 3, 3, 1, 1, 1, 1, 1}};
+  for (const Case& c : cases) {
     const auto g = cpu::conv2d_geometry(c.N, c.C, c.H, c.W, c.OC, c.KH, c.KW, c.sh, c.sw, c.ph,
                                         c.pw, c.groups);
     const std::size_t nx = g.N * g.C * g.H * g.W, ny = g.N * g.OC * g.OH * g.OW;
     const std::size_t nw = g.OC * (g.C / g.groups) * g.KH * g.KW;
-    auto x = random_vec<double>(nx, 4), w = random_vec<double>(nw, 5), gy = random_vec<double>(ny, 6);
+    auto x = random_vec<double>(nx, 4), w = random_vec<double>(nw, 5);
+    auto gy = random_vec<double>(ny, 6);
     std::vector<double> y(ny), gx(nx), gw(nw);
     cpu::conv2d_forward(g, x.data(), w.data(), y.data());
     cpu::conv2d_input_grad(g, gy.data(), w.data(), gx.data());
