@@ -4,8 +4,11 @@
 //   forward:     y_g (OCg, P)  = w_g (OCg, CK) * col (CK, P)
 //   input grad:  col (CK, P)   = w_g^T (CK, OCg) * gy_g (OCg, P), then col2im scatter-adds to gx
 //   weight grad: gw_g (OCg, CK) += gy_g (OCg, P) * col^T (P, CK), summed over images
-// with Cg = C/groups, OCg = OC/groups, CK = Cg*KH*KW, P = OH*OW. A 1x1, stride-1, unpadded conv
-// needs no im2col: col is the input itself. All three entry points WRITE their output.
+// with Cg = C/groups, OCg = OC/groups, CK = Cg*KH*KW, P = OH*OW. Small planes (7x7: P = 49)
+// would give GEMMs only one or two register tiles wide, so `ig` images share one GEMM: their
+// columns sit side by side, col is (CK, ig*P) and y/gy go through an (OCg, ig*P) staging buffer.
+// A 1x1, stride-1, unpadded conv on one image per GEMM needs no im2col: col is the input itself.
+// All three entry points WRITE their output.
 #include "kernels/cpu/conv2d.h"
 
 #include <omp.h>
@@ -56,10 +59,10 @@ void valid_range(int64_t out, int64_t in, int64_t stride, int64_t pad, int64_t k
   hi = std::max(hi, lo);
 }
 
-// x is (Cg, H, W) of one image and group; col is (Cg*KH*KW, OH*OW), zero where the window
-// reads padding. Row (c, kh, kw) of col is the input plane c shifted by (kh, kw) and strided.
+// x is (Cg, H, W) of one image and group; col is (Cg*KH*KW, OH*OW) with row stride ld, zero where
+// the window reads padding. Row (c, kh, kw) of col is plane c shifted by (kh, kw) and strided.
 template <typename T>
-void im2col(const Conv2dGeometry& g, int64_t Cg, const T* x, T* col) {
+void im2col(const Conv2dGeometry& g, int64_t Cg, const T* x, T* col, int64_t ld) {
   const int64_t OH = g.OH, OW = g.OW;
   for (int64_t c = 0; c < Cg; ++c)
     for (int64_t kh = 0; kh < g.KH; ++kh) {
@@ -68,7 +71,7 @@ void im2col(const Conv2dGeometry& g, int64_t Cg, const T* x, T* col) {
       for (int64_t kw = 0; kw < g.KW; ++kw) {
         int64_t ow_lo, ow_hi;
         valid_range(OW, g.W, g.stride_w, g.pad_w, kw, ow_lo, ow_hi);
-        T* row = col + ((c * g.KH + kh) * g.KW + kw) * OH * OW;
+        T* row = col + ((c * g.KH + kh) * g.KW + kw) * ld;
         for (int64_t oh = 0; oh < OH; ++oh) {
           T* r = row + oh * OW;
           if (oh < oh_lo || oh >= oh_hi) {
@@ -90,10 +93,10 @@ void im2col(const Conv2dGeometry& g, int64_t Cg, const T* x, T* col) {
     }
 }
 
-// Adjoint of im2col: gx (Cg, H, W) += scatter of col (Cg*KH*KW, OH*OW). Fixed loop order, so the
-// sums are deterministic.
+// Adjoint of im2col: gx (Cg, H, W) += scatter of col (Cg*KH*KW, OH*OW; row stride ld). Fixed
+// loop order, so the sums are deterministic.
 template <typename T>
-void col2im_add(const Conv2dGeometry& g, int64_t Cg, const T* col, T* gx) {
+void col2im_add(const Conv2dGeometry& g, int64_t Cg, const T* col, int64_t ld, T* gx) {
   const int64_t OH = g.OH, OW = g.OW;
   for (int64_t c = 0; c < Cg; ++c)
     for (int64_t kh = 0; kh < g.KH; ++kh) {
@@ -102,7 +105,7 @@ void col2im_add(const Conv2dGeometry& g, int64_t Cg, const T* col, T* gx) {
       for (int64_t kw = 0; kw < g.KW; ++kw) {
         int64_t ow_lo, ow_hi;
         valid_range(OW, g.W, g.stride_w, g.pad_w, kw, ow_lo, ow_hi);
-        const T* row = col + ((c * g.KH + kh) * g.KW + kw) * OH * OW;
+        const T* row = col + ((c * g.KH + kh) * g.KW + kw) * ld;
         for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
           const T* r = row + oh * OW;
           T* gr = gx + (c * g.H + oh * g.stride_h - g.pad_h + kh) * g.W;  // gx row ih, (W)
@@ -117,25 +120,61 @@ void col2im_add(const Conv2dGeometry& g, int64_t Cg, const T* col, T* gx) {
     }
 }
 
-// Per-thread im2col buffer, grow-only: conv runs once per layer per step, reallocating megabytes
-// each time would only add page faults.
-template <typename T>
-T* col_scratch(std::size_t n) {
+// Per-thread scratch, grow-only: conv runs once per layer per step, reallocating megabytes each
+// time would only add page faults. Slot 0 holds col, slot 1 the (OCg, ig*P) staging of y / gy.
+template <typename T, int Slot>
+T* scratch(std::size_t n) {
   thread_local std::vector<T> buf;
   if (buf.size() < n) buf.resize(n);
   return buf.data();
 }
 
+// GEMM width worth having: ~10 float register tiles (48 columns each) per row panel.
+constexpr int64_t kMinGemmCols = 512;
+
 struct Dims {
   int64_t G, Cg, OCg, CK, P, HW;
-  bool direct;  // 1x1, stride 1, no padding: col is x itself
+  int64_t ig;   // images per GEMM
+  bool direct;  // 1x1, stride 1, no padding, one image per GEMM: col is x itself
 };
 
 Dims dims(const Conv2dGeometry& g) {
-  const int64_t G = g.groups, Cg = g.C / G;
-  const bool direct = g.KH == 1 && g.KW == 1 && g.stride_h == 1 && g.stride_w == 1 &&
-                      g.pad_h == 0 && g.pad_w == 0;
-  return Dims{G, Cg, g.OC / G, Cg * g.KH * g.KW, g.OH * g.OW, g.H * g.W, direct};
+  const int64_t G = g.groups, Cg = g.C / G, P = g.OH * g.OW;
+  const int64_t ig = std::max<int64_t>(1, std::min(g.N, (kMinGemmCols + P - 1) / P));
+  const bool direct = ig == 1 && g.KH == 1 && g.KW == 1 && g.stride_h == 1 &&
+                      g.stride_w == 1 && g.pad_h == 0 && g.pad_w == 0;
+  return Dims{G, Cg, g.OC / G, Cg * g.KH * g.KW, P, g.H * g.W, ig, direct};
+}
+
+// Staging between the (N, OC, P) tensor layout and the (OCg, cnt*P) GEMM layout for images
+// n0..n0+cnt-1 of group gi: image i's rows sit at column offset i*P.
+template <typename T>
+void stage_in(const Conv2dGeometry& g, const Dims& d, const T* t, int64_t n0, int64_t cnt,
+              int64_t gi, T* buf) {
+  for (int64_t i = 0; i < cnt; ++i)
+    for (int64_t oc = 0; oc < d.OCg; ++oc) {
+      const T* src = t + ((n0 + i) * g.OC + gi * d.OCg + oc) * d.P;
+      std::copy(src, src + d.P, buf + oc * cnt * d.P + i * d.P);
+    }
+}
+template <typename T>
+void stage_out(const Conv2dGeometry& g, const Dims& d, const T* buf, int64_t n0, int64_t cnt,
+               int64_t gi, T* t) {
+  for (int64_t i = 0; i < cnt; ++i)
+    for (int64_t oc = 0; oc < d.OCg; ++oc) {
+      const T* src = buf + oc * cnt * d.P + i * d.P;
+      std::copy(src, src + d.P, t + ((n0 + i) * g.OC + gi * d.OCg + oc) * d.P);
+    }
+}
+
+// col (CK, cnt*P) for images n0..n0+cnt-1 of group gi; returns x itself in the direct case.
+template <typename T>
+const T* unfold(const Conv2dGeometry& g, const Dims& d, const T* x, int64_t n0, int64_t cnt,
+                int64_t gi, T* col) {
+  if (d.direct) return x + (n0 * g.C + gi * d.Cg) * d.HW;  // (Cg, H*W) == (CK, P)
+  for (int64_t i = 0; i < cnt; ++i)
+    im2col(g, d.Cg, x + ((n0 + i) * g.C + gi * d.Cg) * d.HW, col + i * d.P, cnt * d.P);
+  return col;
 }
 
 // Threads to spread `items` independent units over, or 1 when GEMM should get the threads
@@ -148,18 +187,18 @@ int item_threads(int64_t items) {
   return 1;
 }
 
-// Runs body(n) for every image, in parallel over images when that splits evenly; inside the
+// Runs body(u) for every unit (a group of ig images), in parallel when that splits evenly; inside the
 // region each GEMM runs single-threaded (gemm checks omp_in_parallel()). Dynamic hand-out: on a
 // shared machine a thread that loses its core for a time slice then holds up one image, not
 // half the batch.
 template <typename F>
-void for_each_image(int64_t N, F&& body) {
-  const int nt = item_threads(N);
+void for_each_unit(int64_t units, F&& body) {
+  const int nt = item_threads(units);
   if (nt > 1) {
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
-    for (int64_t n = 0; n < N; ++n) body(n);
+    for (int64_t u = 0; u < units; ++u) body(u);
   } else {
-    for (int64_t n = 0; n < N; ++n) body(n);
+    for (int64_t u = 0; u < units; ++u) body(u);
   }
 }
 
@@ -168,18 +207,17 @@ void for_each_image(int64_t N, F&& body) {
 template <typename T>
 void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, T* y) {
   const Dims d = dims(g);
-  for_each_image(g.N, [&](int64_t n) {
-    T* col = d.direct ? nullptr : col_scratch<T>(static_cast<std::size_t>(d.CK * d.P));
+  for_each_unit((g.N + d.ig - 1) / d.ig, [&](int64_t u) {
+    const int64_t n0 = u * d.ig, cnt = std::min(d.ig, g.N - n0), cols = cnt * d.P;
+    T* col = d.direct ? nullptr : scratch<T, 0>(static_cast<std::size_t>(d.CK * cols));
+    T* stage = cnt > 1 ? scratch<T, 1>(static_cast<std::size_t>(d.OCg * cols)) : nullptr;
     for (int64_t gi = 0; gi < d.G; ++gi) {
-      const T* xg = x + (n * g.C + gi * d.Cg) * d.HW;  // (Cg, H, W)
-      const T* b = xg;
-      if (!d.direct) {
-        im2col(g, d.Cg, xg, col);
-        b = col;
-      }
-      // y_g (OCg, P) = w_g (OCg, CK) * col (CK, P)
-      gemm<T>(false, false, d.OCg, d.P, d.CK, T(1), w + gi * d.OCg * d.CK, d.CK, b, d.P, T(0),
-              y + (n * g.OC + gi * d.OCg) * d.P, d.P);
+      const T* b = unfold(g, d, x, n0, cnt, gi, col);
+      // y_g (OCg, cnt*P) = w_g (OCg, CK) * col (CK, cnt*P)
+      T* out = cnt > 1 ? stage : y + (n0 * g.OC + gi * d.OCg) * d.P;
+      gemm<T>(false, false, d.OCg, cols, d.CK, T(1), w + gi * d.OCg * d.CK, d.CK, b, cols, T(0),
+              out, cols);
+      if (cnt > 1) stage_out(g, d, stage, n0, cnt, gi, y);
     }
   });
 }
@@ -187,28 +225,37 @@ void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, T* y) {
 template <typename T>
 void conv2d_input_grad(const Conv2dGeometry& g, const T* gy, const T* w, T* gx) {
   const Dims d = dims(g);
-  for_each_image(g.N, [&](int64_t n) {
-    T* col = d.direct ? nullptr : col_scratch<T>(static_cast<std::size_t>(d.CK * d.P));
+  for_each_unit((g.N + d.ig - 1) / d.ig, [&](int64_t u) {
+    const int64_t n0 = u * d.ig, cnt = std::min(d.ig, g.N - n0), cols = cnt * d.P;
+    T* col = d.direct ? nullptr : scratch<T, 0>(static_cast<std::size_t>(d.CK * cols));
+    T* stage = cnt > 1 ? scratch<T, 1>(static_cast<std::size_t>(d.OCg * cols)) : nullptr;
     for (int64_t gi = 0; gi < d.G; ++gi) {
-      const T* wg = w + gi * d.OCg * d.CK;               // (OCg, CK)
-      const T* gyg = gy + (n * g.OC + gi * d.OCg) * d.P;  // (OCg, P)
-      T* gxg = gx + (n * g.C + gi * d.Cg) * d.HW;         // (Cg, H, W)
+      const T* wg = w + gi * d.OCg * d.CK;  // (OCg, CK)
+      const T* gyg = gy + (n0 * g.OC + gi * d.OCg) * d.P;  // (OCg, P) when cnt == 1
+      if (cnt > 1) {
+        stage_in(g, d, gy, n0, cnt, gi, stage);
+        gyg = stage;  // (OCg, cnt*P)
+      }
       if (d.direct) {
         // gx_g (Cg, HW) = w_g^T (Cg, OCg) * gy_g (OCg, HW)
-        gemm<T>(true, false, d.Cg, d.P, d.OCg, T(1), wg, d.CK, gyg, d.P, T(0), gxg, d.P);
+        gemm<T>(true, false, d.Cg, d.P, d.OCg, T(1), wg, d.CK, gyg, d.P, T(0),
+                gx + (n0 * g.C + gi * d.Cg) * d.HW, d.P);
         continue;
       }
-      // col (CK, P) = w_g^T (CK, OCg) * gy_g (OCg, P), then scatter-add the windows back
-      gemm<T>(true, false, d.CK, d.P, d.OCg, T(1), wg, d.CK, gyg, d.P, T(0), col, d.P);
-      std::fill(gxg, gxg + d.Cg * d.HW, T(0));
-      col2im_add(g, d.Cg, col, gxg);
+      // col (CK, cnt*P) = w_g^T (CK, OCg) * gy_g (OCg, cnt*P), then scatter-add the windows back
+      gemm<T>(true, false, d.CK, cols, d.OCg, T(1), wg, d.CK, gyg, cols, T(0), col, cols);
+      for (int64_t i = 0; i < cnt; ++i) {
+        T* gxg = gx + ((n0 + i) * g.C + gi * d.Cg) * d.HW;  // (Cg, H, W)
+        std::fill(gxg, gxg + d.Cg * d.HW, T(0));
+        col2im_add(g, d.Cg, col + i * d.P, cols, gxg);
+      }
     }
   });
 }
 
 // Images are split into a fixed number of contiguous chunks (depending on N only, never on the
-// thread count); each chunk sums its images into its own buffer in image order, then the chunk
-// buffers are added in chunk order. Every element therefore sees the same sequence of
+// thread count); each chunk sums its images (ig per GEMM, also fixed by the geometry) into its own
+// buffer in image order, then the chunk buffers are added in chunk order. Every element therefore sees the same sequence of
 // floating-point operations on every run: no atomics, no thread-order dependence.
 constexpr int64_t kWeightGradChunks = 8;
 
@@ -224,20 +271,23 @@ void conv2d_weight_grad(const Conv2dGeometry& g, const T* x, const T* gy, T* gw)
   std::vector<T> partial(static_cast<std::size_t>((chunks - 1) * wsize));  // chunks 1..: own sums
   auto chunk = [&](int64_t ci) {
     T* acc = ci == 0 ? gw : partial.data() + (ci - 1) * wsize;
-    const int64_t n0 = g.N * ci / chunks, n1 = g.N * (ci + 1) / chunks;
-    T* col = d.direct ? nullptr : col_scratch<T>(static_cast<std::size_t>(d.CK * d.P));
-    for (int64_t n = n0; n < n1; ++n)
+    const int64_t c0 = g.N * ci / chunks, c1 = g.N * (ci + 1) / chunks;
+    for (int64_t n0 = c0; n0 < c1; n0 += d.ig) {
+      const int64_t cnt = std::min(d.ig, c1 - n0), cols = cnt * d.P;
+      T* col = d.direct ? nullptr : scratch<T, 0>(static_cast<std::size_t>(d.CK * cols));
+      T* stage = cnt > 1 ? scratch<T, 1>(static_cast<std::size_t>(d.OCg * cols)) : nullptr;
       for (int64_t gi = 0; gi < d.G; ++gi) {
-        const T* xg = x + (n * g.C + gi * d.Cg) * d.HW;  // (Cg, H, W)
-        const T* b = xg;
-        if (!d.direct) {
-          im2col(g, d.Cg, xg, col);
-          b = col;
+        const T* b = unfold(g, d, x, n0, cnt, gi, col);
+        const T* gyg = gy + (n0 * g.OC + gi * d.OCg) * d.P;  // (OCg, P) when cnt == 1
+        if (cnt > 1) {
+          stage_in(g, d, gy, n0, cnt, gi, stage);
+          gyg = stage;  // (OCg, cnt*P)
         }
-        // gw_g (OCg, CK) (+)= gy_g (OCg, P) * col^T (P, CK); the chunk's first image writes
-        gemm<T>(false, true, d.OCg, d.CK, d.P, T(1), gy + (n * g.OC + gi * d.OCg) * d.P, d.P, b,
-                d.P, n == n0 ? T(0) : T(1), acc + gi * d.OCg * d.CK, d.CK);
+        // gw_g (OCg, CK) (+)= gy_g (OCg, cnt*P) * col^T (cnt*P, CK); the chunk's first GEMM writes
+        gemm<T>(false, true, d.OCg, d.CK, cols, T(1), gyg, cols, b, cols, n0 == c0 ? T(0) : T(1),
+                acc + gi * d.OCg * d.CK, d.CK);
       }
+    }
   };
   const int nt = item_threads(chunks);
   if (nt > 1) {

@@ -502,7 +502,7 @@ void gemm_batched(int64_t batch, bool trans_a, bool trans_b, int64_t M, int64_t 
   // order and each uses the whole team; stride_c == 0 must run in order anyway.
   const bool over_batch = nt > 1 && stride_c != 0 && (batch % nt == 0 || batch >= 4 * nt);
   if (over_batch) {
-#pragma omp parallel for num_threads(nt) schedule(static)
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)  // see gemm_driver
     for (int64_t b = 0; b < batch; ++b) one(b);
   } else {
     for (int64_t b = 0; b < batch; ++b) one(b);

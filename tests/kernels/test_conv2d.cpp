@@ -34,6 +34,7 @@ struct Case {
 };
 
 // stride 1/2, padding 0/1/2, groups 1/2/4 and depthwise, odd H/W, 1x1 / 3x3 / 5x3 kernels.
+// Small planes put several images in one GEMM (the last group partial when N is not a multiple).
 const Case kCases[] = {
     {2, 3, 7, 9, 4, 3, 3, 1, 1, 1, 1, 1},    {2, 4, 7, 9, 6, 3, 3, 2, 2, 1, 1, 2},
     {3, 8, 8, 8, 8, 3, 3, 1, 1, 2, 2, 4},    {2, 3, 7, 9, 5, 3, 3, 1, 1, 0, 0, 1},
@@ -44,6 +45,9 @@ const Case kCases[] = {
     {2, 4, 7, 9, 4, 5, 3, 1, 1, 2, 1, 2},    {9, 16, 12, 12, 32, 3, 3, 1, 1, 1, 1, 1},
     {1, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1}, {10, 8, 11, 13, 16, 3, 3, 2, 2, 1, 1, 2},
     {4, 64, 6, 6, 64, 1, 1, 1, 1, 0, 0, 1},  {3, 2, 1, 1, 3, 1, 1, 1, 1, 0, 0, 1},
+    // planes of >= 512 outputs: one image per GEMM, and the 1x1 case skips im2col entirely
+    {2, 8, 24, 23, 16, 1, 1, 1, 1, 0, 0, 1}, {3, 8, 23, 24, 6, 1, 1, 1, 1, 0, 0, 2},
+    {2, 4, 25, 23, 8, 3, 3, 1, 1, 1, 1, 2},
 };
 
 template <typename T>
