@@ -3,11 +3,13 @@
 // Run: OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 build/bench/bench_gemm --benchmark_min_time=0.2
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kernels/cpu/gemm.h"
@@ -82,6 +84,10 @@ void check(const Shape& s) {
 template <typename T, bool Blas>
 void BM_gemm(benchmark::State& state, Shape s) {
   check<T>(s);
+  // check() just ran both libraries. OpenBLAS's idle workers busy-wait ~2^28 cycles (~0.1 s)
+  // before sleeping, and libgomp's spin briefly: timed at once, one library's spinning pool
+  // would steal the cores from the other (measured: ours 5-30x slower right after OpenBLAS).
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
   auto A = random_vec<T>(s.M * s.K, 1), B = random_vec<T>(s.K * s.N, 2);
   std::vector<T> C(s.M * s.N);
   for (auto _ : state) {

@@ -403,12 +403,12 @@ void gemm_driver(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T 
   const int64_t m_pad = ceil_div(M, MR) * MR, n_pad = ceil_div(N, NR) * NR;
   const int64_t mb = std::min(m_pad, std::max<int64_t>(MR, kMaxPackA / K / MR * MR));
   const int64_t n_mb = ceil_div(M, mb);
-  // Enough items for dynamic balance (>= 4 per thread) but at least 2 NR panels wide.
-  int64_t nb = std::min(n_pad, Blocking<T>::NC / NR * NR);  // whole NR panels: pb is kc x nb
+  // Whole NR panels per item (pb is kc x nb); with threads, ~4 items per thread for dynamic
+  // balance (256 columns = 6 panels gives 6 one-panel items, not 3 uneven two-panel ones).
+  int64_t nb = std::min(n_pad, Blocking<T>::NC / NR * NR);
   if (nt > 1) {
     const int64_t want_nblocks = ceil_div(4 * nt, n_mb);
-    const int64_t nb_even = ceil_div(ceil_div(N, want_nblocks), NR) * NR;
-    nb = std::min(nb, std::max(std::min(n_pad, 2 * NR), nb_even));
+    nb = std::min(nb, ceil_div(n_pad / NR, want_nblocks) * NR);
   }
   const int64_t n_nb = ceil_div(N, nb);
 
