@@ -269,13 +269,19 @@ void conv2d_weight_grad(const Conv2dGeometry& g, const T* x, const T* gy, T* gw)
   }
   const int64_t chunks = std::min(g.N, kWeightGradChunks);
   std::vector<T> partial(static_cast<std::size_t>((chunks - 1) * wsize));  // chunks 1..: own sums
+  // With few taps per output channel (first layers: CK = 9 or 27 against OCg = 64 or 32) the
+  // GEMM computes gw^T (CK, OCg) instead, so its wide side is OCg: half the padded tile work
+  // for 1->64, and the transposed operand becomes gy, which packs by in-register transposes.
+  const bool transposed = d.CK < d.OCg;
   auto chunk = [&](int64_t ci) {
     T* acc = ci == 0 ? gw : partial.data() + (ci - 1) * wsize;
+    T* acc_t = transposed ? scratch<T, 2>(static_cast<std::size_t>(wsize)) : acc;
     const int64_t c0 = g.N * ci / chunks, c1 = g.N * (ci + 1) / chunks;
     for (int64_t n0 = c0; n0 < c1; n0 += d.ig) {
       const int64_t cnt = std::min(d.ig, c1 - n0), cols = cnt * d.P;
       T* col = d.direct ? nullptr : scratch<T, 0>(static_cast<std::size_t>(d.CK * cols));
       T* stage = cnt > 1 ? scratch<T, 1>(static_cast<std::size_t>(d.OCg * cols)) : nullptr;
+      const T beta = n0 == c0 ? T(0) : T(1);  // the chunk's first GEMM writes
       for (int64_t gi = 0; gi < d.G; ++gi) {
         const T* b = unfold(g, d, x, n0, cnt, gi, col);
         const T* gyg = gy + (n0 * g.OC + gi * d.OCg) * d.P;  // (OCg, P) when cnt == 1
@@ -283,11 +289,18 @@ void conv2d_weight_grad(const Conv2dGeometry& g, const T* x, const T* gy, T* gw)
           stage_in(g, d, gy, n0, cnt, gi, stage);
           gyg = stage;  // (OCg, cnt*P)
         }
-        // gw_g (OCg, CK) (+)= gy_g (OCg, cnt*P) * col^T (cnt*P, CK); the chunk's first GEMM writes
-        gemm<T>(false, true, d.OCg, d.CK, cols, T(1), gyg, cols, b, cols, n0 == c0 ? T(0) : T(1),
-                acc + gi * d.OCg * d.CK, d.CK);
+        T* out = acc_t + gi * d.OCg * d.CK;
+        if (transposed)  // gw_g^T (CK, OCg) (+)= col (CK, cnt*P) * gy_g^T (cnt*P, OCg)
+          gemm<T>(false, true, d.CK, d.OCg, cols, T(1), b, cols, gyg, cols, beta, out, d.OCg);
+        else  // gw_g (OCg, CK) (+)= gy_g (OCg, cnt*P) * col^T (cnt*P, CK)
+          gemm<T>(false, true, d.OCg, d.CK, cols, T(1), gyg, cols, b, cols, beta, out, d.CK);
       }
     }
+    if (transposed)
+      for (int64_t gi = 0; gi < d.G; ++gi)
+        for (int64_t oc = 0; oc < d.OCg; ++oc)
+          for (int64_t k = 0; k < d.CK; ++k)
+            acc[(gi * d.OCg + oc) * d.CK + k] = acc_t[(gi * d.CK + k) * d.OCg + oc];
   };
   const int nt = item_threads(chunks);
   if (nt > 1) {

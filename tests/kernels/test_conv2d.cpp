@@ -48,6 +48,8 @@ const Case kCases[] = {
     // planes of >= 512 outputs: one image per GEMM, and the 1x1 case skips im2col entirely
     {2, 8, 24, 23, 16, 1, 1, 1, 1, 0, 0, 1}, {3, 8, 23, 24, 6, 1, 1, 1, 1, 0, 0, 2},
     {2, 4, 25, 23, 8, 3, 3, 1, 1, 1, 1, 2},
+    // fewer taps than output channels (CK < OCg): the weight grad computes gw^T
+    {3, 1, 12, 11, 16, 3, 3, 1, 1, 1, 1, 1}, {4, 2, 9, 9, 24, 3, 3, 2, 2, 1, 1, 2},
 };
 
 template <typename T>
