@@ -187,10 +187,10 @@ int item_threads(int64_t items) {
   return 1;
 }
 
-// Runs body(u) for every unit (a group of ig images), in parallel when that splits evenly; inside the
-// region each GEMM runs single-threaded (gemm checks omp_in_parallel()). Dynamic hand-out: on a
-// shared machine a thread that loses its core for a time slice then holds up one image, not
-// half the batch.
+// Runs body(u) for every unit (a group of ig images), in parallel when that splits evenly;
+// inside the region each GEMM runs single-threaded (gemm checks omp_in_parallel()). Dynamic
+// hand-out: on a shared machine a thread that loses its core for a time slice then holds up one
+// unit, not half the batch.
 template <typename F>
 void for_each_unit(int64_t units, F&& body) {
   const int nt = item_threads(units);
@@ -254,9 +254,10 @@ void conv2d_input_grad(const Conv2dGeometry& g, const T* gy, const T* w, T* gx) 
 }
 
 // Images are split into a fixed number of contiguous chunks (depending on N only, never on the
-// thread count); each chunk sums its images (ig per GEMM, also fixed by the geometry) into its own
-// buffer in image order, then the chunk buffers are added in chunk order. Every element therefore sees the same sequence of
-// floating-point operations on every run: no atomics, no thread-order dependence.
+// thread count); each chunk sums its images (ig per GEMM, also fixed by the geometry) into its
+// own buffer in image order, then the chunk buffers are added in chunk order. Every element
+// therefore sees the same sequence of floating-point operations on every run: no atomics, no
+// thread-order dependence.
 constexpr int64_t kWeightGradChunks = 8;
 
 template <typename T>

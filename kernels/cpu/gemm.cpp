@@ -231,13 +231,15 @@ inline void gather_row(const T* src, typename Simd<T>::I idx, int64_t stride, in
 inline bool gather_ok(int64_t stride) { return stride > 0 && stride < (int64_t(1) << 25); }
 
 // 16x16 float transpose in registers (unpack 32-bit, unpack 64-bit, then two 128-bit-lane
-// shuffles): dst row c (stride ldd) = column c of the 16 source rows (stride ld), the first
-// `rows` of which are read, the rest taken as zero. ~0.25 shuffle per element against one load
-// per element for a gather: the packing of a transposed B is what limits GEMMs with small M
-// (conv weight grad: M = output channels, op(B) = im2col^T).
+// shuffles): dst row c (stride ldd, first `width` lanes) = column c of the 16 source rows
+// (stride ld), the first `rows` of which are read, the rest taken as zero. ~0.25 shuffle per
+// element against one load per element for a gather: the packing of a transposed B is what
+// limits GEMMs with small M (conv weight grad: M = output channels, op(B) = im2col^T).
 // (The masked forms with a full mask are the same instructions; the unmasked ones pass an
 // undefined source that GCC 12 reports under -Wuninitialized, PR 105593.)
-inline void transpose16(const float* src, int64_t ld, int64_t rows, float* dst, int64_t ldd) {
+inline void transpose16(const float* src, int64_t ld, int64_t rows, float* dst, int64_t ldd,
+                        unsigned width = 16) {
+  const auto wmask = static_cast<__mmask16>((1u << width) - 1u);  // lanes stored per dst row
   __m512 r[16], t[16];
   for (int i = 0; i < 16; ++i)
     r[i] = i < rows ? _mm512_loadu_ps(src + i * ld) : _mm512_setzero_ps();
@@ -260,11 +262,16 @@ inline void transpose16(const float* src, int64_t ld, int64_t rows, float* dst, 
     const __m512 v1 = _mm512_mask_shuffle_f32x4(r[m], 0xFFFF, r[m], r[4 + m], 0xEE);
     const __m512 v2 = _mm512_mask_shuffle_f32x4(r[8 + m], 0xFFFF, r[8 + m], r[12 + m], 0x44);
     const __m512 v3 = _mm512_mask_shuffle_f32x4(r[8 + m], 0xFFFF, r[8 + m], r[12 + m], 0xEE);
-    _mm512_storeu_ps(dst + (0 + m) * ldd, _mm512_mask_shuffle_f32x4(v0, 0xFFFF, v0, v2, 0x88));
-    _mm512_storeu_ps(dst + (4 + m) * ldd, _mm512_mask_shuffle_f32x4(v0, 0xFFFF, v0, v2, 0xDD));
-    _mm512_storeu_ps(dst + (8 + m) * ldd, _mm512_mask_shuffle_f32x4(v1, 0xFFFF, v1, v3, 0x88));
-    _mm512_storeu_ps(dst + (12 + m) * ldd, _mm512_mask_shuffle_f32x4(v1, 0xFFFF, v1, v3, 0xDD));
+    const __m512 o0 = _mm512_mask_shuffle_f32x4(v0, 0xFFFF, v0, v2, 0x88);
+    const __m512 o1 = _mm512_mask_shuffle_f32x4(v0, 0xFFFF, v0, v2, 0xDD);
+    const __m512 o2 = _mm512_mask_shuffle_f32x4(v1, 0xFFFF, v1, v3, 0x88);
+    const __m512 o3 = _mm512_mask_shuffle_f32x4(v1, 0xFFFF, v1, v3, 0xDD);
+    _mm512_mask_storeu_ps(dst + (0 + m) * ldd, wmask, o0);
+    _mm512_mask_storeu_ps(dst + (4 + m) * ldd, wmask, o1);
+    _mm512_mask_storeu_ps(dst + (8 + m) * ldd, wmask, o2);
+    _mm512_mask_storeu_ps(dst + (12 + m) * ldd, wmask, o3);
   }
+}
 }
 
 // Packs op(B) = B^T (B stored (N, K)) for k in [0, kc16), kc16 a multiple of 16, by 16x16 blocks.
@@ -282,6 +289,18 @@ int64_t pack_b_trans_blocks<float>(const float* src, int64_t ldb, int64_t nr, in
                   NR);
   return kc16;
 }
+
+// Same for op(A) = A (stored (M, K)): an MR-row panel is a 16-k by MR-row block transposed.
+template <typename T>
+int64_t pack_a_blocks(const T*, int64_t, int64_t, int64_t, T*) { return 0; }
+template <>
+int64_t pack_a_blocks<float>(const float* src, int64_t lda, int64_t mr, int64_t kc, float* dst) {
+  constexpr int64_t MR = Simd<float>::MR;
+  static_assert(MR <= 16, "one transpose covers the panel");
+  const int64_t kc16 = kc / 16 * 16;
+  for (int64_t k = 0; k < kc16; k += 16) transpose16(src + k, lda, mr, dst + k * MR, MR, MR);
+  return kc16;
+}
 #endif
 
 // Pack rows [i0, i0+mr) x cols [p0, p0+kc) of op(A) as one panel: dst[k*MR + i], zero rows >= mr.
@@ -294,7 +313,8 @@ void pack_a_panel(bool trans, const T* A, int64_t lda, int64_t i0, int64_t mr, i
     if (gather_ok(lda)) {
       const auto idx = Simd<T>::index(lda);
       const T* src = A + i0 * lda + p0;
-      for (int64_t k = 0; k < kc; ++k) gather_row(src + k, idx, lda, mr, MR, dst + k * MR);
+      for (int64_t k = pack_a_blocks(src, lda, mr, kc, dst); k < kc; ++k)
+        gather_row(src + k, idx, lda, mr, MR, dst + k * MR);
       return;
     }
 #endif
