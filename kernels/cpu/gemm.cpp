@@ -272,7 +272,6 @@ inline void transpose16(const float* src, int64_t ld, int64_t rows, float* dst, 
     _mm512_mask_storeu_ps(dst + (12 + m) * ldd, wmask, o3);
   }
 }
-}
 
 // Packs op(B) = B^T (B stored (N, K)) for k in [0, kc16), kc16 a multiple of 16, by 16x16 blocks.
 // Returns how many k rows it packed (0 for double, which keeps the gather path).
