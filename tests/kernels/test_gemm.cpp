@@ -95,7 +95,10 @@ void gemm_suite() {
   for (auto& s : sizes)
     for (int t = 0; t < 4; ++t) check_gemm<T>(t & 1, t & 2, s[0], s[1], s[2], T(1), T(0));
   // alpha / beta variants, on a small-path and a blocked-path size
-  const int64_t ab_sizes[][3] = {{6, 9, 5}, {45, 70, 50}, {33, 65, 400}};
+  // ... including last panels narrower than a register tile but whole vectors wide
+  // (80 and 64 columns in float, 72 in double), which store straight into C.
+  const int64_t ab_sizes[][3] = {{6, 9, 5},     {45, 70, 50},  {33, 65, 400},
+                                 {20, 80, 400}, {17, 64, 300}, {19, 72, 300}};
   for (auto& s : ab_sizes)
     for (int t = 0; t < 4; ++t)
       for (auto [alpha, beta] : {std::pair{T(1), T(1)}, std::pair{T(-0.5), T(2)},
