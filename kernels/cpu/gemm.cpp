@@ -137,8 +137,8 @@ struct Blocking<double> {
 
 constexpr std::size_t kAlign = 64;
 
-// Grow-only, 64-byte-aligned scratch owned by the calling thread. A fresh malloc per call would
-// mmap/munmap megabytes and pay page faults on every GEMM; conv calls GEMM once per image.
+// Grow-only, 64-byte-aligned packing buffers, one pair per thread. A fresh malloc per call would
+// mmap/munmap megabytes and pay page faults on every GEMM; conv calls GEMM per image group.
 struct Scratch {
   void* ptr = nullptr;
   std::size_t bytes = 0;
