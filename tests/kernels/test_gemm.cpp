@@ -192,3 +192,26 @@ TEST_CASE("gemm results are bit-identical for any thread count") {
   omp_set_num_threads(saved);
   check_gemm<float>(false, true, M, N, K, 1.0f, 0.0f);
 }
+
+TEST_CASE("gemm called from inside a parallel region runs per thread and stays correct") {
+  // Each thread of the caller's region computes its own product (as conv2d does per image);
+  // gemm must not open a nested team or share its packing buffers across those threads.
+  const int64_t M = 90, N = 110, K = 130;
+  const int threads = 3;
+  auto A = random_vec<float>(threads * M * K, 51), B = random_vec<float>(K * N, 52);
+  std::vector<float> C(threads * M * N, std::numeric_limits<float>::quiet_NaN());
+  std::vector<float> ref(threads * M * N);
+#pragma omp parallel for num_threads(threads)
+  for (int t = 0; t < threads; ++t)
+    gemm<float>(false, false, M, N, K, 1.0f, A.data() + t * M * K, K, B.data(), N, 0.0f,
+                C.data() + t * M * N, N);
+  for (int t = 0; t < threads; ++t)
+    gemm_ref<float>(false, false, M, N, K, 1.0, A.data() + t * M * K, K, B.data(), N, 0.0,
+                    ref.data() + t * M * N, N);
+  int bad = 0;
+  for (std::size_t i = 0; i < C.size(); ++i) {
+    const double r = ref[i];
+    if (!(std::abs(double(C[i]) - r) <= tol<float>(K) * (1 + std::abs(r)))) ++bad;
+  }
+  CHECK(bad == 0);
+}
