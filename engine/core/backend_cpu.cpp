@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "engine/core/backend.h"
+#include "engine/core/dtype_dispatch.h"
 #include "engine/core/error.h"
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/elementwise.h"
@@ -55,19 +56,9 @@ template <typename F> void guarded(F&& f) {
   }
 }
 
-template <typename Fn> void on_floating(const Tensor& t, Fn&& fn) {
-  if (t.dtype() == DType::Float64) fn(double{});
-  else if (t.dtype() == DType::Float32) fn(float{});
-  else fail<DTypeError>("cpu kernel: expected a floating tensor, got {} {}", dtype_name(t.dtype()), t.shape().str());
-}
-
-template <typename Fn> void on_any(const Tensor& t, Fn&& fn) {
-  if (t.dtype() == DType::Float64) fn(double{});
-  else if (t.dtype() == DType::Float32) fn(float{});
-  else fn(int64_t{});
-}
-
-template <typename T> T* ptr(const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; }
+template <typename Fn> void on_floating(const Tensor& t, Fn&& fn) { dispatch::on_floating("cpu", t, fn); }
+using dispatch::on_any;
+template <typename T> T* ptr(const Tensor& t) { return dispatch::optional_ptr<T>(t); }
 
 class CpuBackend final : public Backend {
  public:

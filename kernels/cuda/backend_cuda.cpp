@@ -9,6 +9,7 @@
 #include <cuda_runtime.h>
 
 #include "engine/core/backend.h"
+#include "engine/core/dtype_dispatch.h"
 #include "engine/core/error.h"
 #include "kernels/cuda/caching_allocator.cuh"
 #include "kernels/cuda/common.cuh"
@@ -86,19 +87,9 @@ cuda::PoolGeometry pool_geometry(const ConvParams& p) {
   return {p.N * p.C, p.H, p.W, p.KH, p.stride_h, p.pad_h, p.OH, p.OW};
 }
 
-template <typename Fn> void on_floating(const Tensor& t, Fn&& fn) {
-  if (t.dtype() == DType::Float64) fn(double{});
-  else if (t.dtype() == DType::Float32) fn(float{});
-  else fail<DTypeError>("cuda kernel: expected a floating tensor, got {} {}", dtype_name(t.dtype()), t.shape().str());
-}
-
-template <typename Fn> void on_any(const Tensor& t, Fn&& fn) {
-  if (t.dtype() == DType::Float64) fn(double{});
-  else if (t.dtype() == DType::Float32) fn(float{});
-  else fn(int64_t{});
-}
-
-template <typename T> T* ptr(const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; }
+template <typename Fn> void on_floating(const Tensor& t, Fn&& fn) { dispatch::on_floating("cuda", t, fn); }
+using dispatch::on_any;
+template <typename T> T* ptr(const Tensor& t) { return dispatch::optional_ptr<T>(t); }
 
 class CudaBackend final : public Backend {
  public:
