@@ -1,5 +1,7 @@
 #include "models/backbone.h"
 
+#include <cmath>
+
 #include "engine/ops.h"
 
 namespace fewshot::models {
@@ -70,6 +72,7 @@ BackboneConfig BackboneConfig::mlp_for(int64_t in_features, int64_t outputs, std
   c.in_features = in_features;
   c.hidden = std::move(hidden);
   c.outputs = outputs;
+  c.mlp_weight_std = 0.01;  // the MAML code's sinusoid init
   return c;
 }
 
@@ -114,7 +117,15 @@ ParamList Backbone::init(Generator& gen) const {
   } else {
     int64_t in = cfg_.in_features;
     for (size_t l = 0; l < cfg_.hidden.size(); ++l) {
-      p.add(fmt::format("fc{}.weight", l + 1), kaiming_uniform(Shape{cfg_.hidden[l], in}, gen));
+      Shape ws{cfg_.hidden[l], in};
+      if (cfg_.mlp_weight_std > 0) {
+        std::vector<double> v(static_cast<size_t>(ws.numel()));
+        for (auto& x : v) do x = gen.normal(); while (std::abs(x) > 2.0);
+        for (auto& x : v) x *= cfg_.mlp_weight_std;
+        p.add(fmt::format("fc{}.weight", l + 1), Tensor::from_vector(v, ws));
+      } else {
+        p.add(fmt::format("fc{}.weight", l + 1), kaiming_uniform(ws, gen));
+      }
       p.add(fmt::format("fc{}.bias", l + 1), Tensor::zeros(Shape{cfg_.hidden[l]}));
       in = cfg_.hidden[l];
     }

@@ -59,12 +59,16 @@ struct BackboneConfig {
   // mlp
   int64_t in_features = 1;
   std::vector<int64_t> hidden = {40, 40};
+  // 0: He (kaiming) uniform weights; > 0: normal(0, std) truncated at 2 std, the MAML code's MLP
+  // init (std 0.01), which keeps the sinusoid net smooth enough for 0.01 inner steps.
+  double mlp_weight_std = 0;
   // head
   int64_t outputs = 5;          // classes (ways) or regression outputs
 
   // Sensible defaults for an image shape: 64 filters and strided convs below 32x32 pixels,
   // 32 filters and max-pooling above (the MAML paper's two settings).
   static BackboneConfig conv4_for(int64_t channels, int64_t height, int64_t width, int64_t outputs);
+  // MLP with the MAML code's init (mlp_weight_std 0.01).
   static BackboneConfig mlp_for(int64_t in_features, int64_t outputs, std::vector<int64_t> hidden = {40, 40});
 };
 

@@ -89,7 +89,11 @@ class GradientLearner final : public Learner {
     return r;
   }
 
-  // The meta-gradient of one meta-batch, averaged, without applying it (tests compare methods).
+  std::vector<Tensor> outer_direction(const std::vector<Task>& tasks) override {
+    return kind_ == Kind::reptile ? reptile_direction(tasks) : meta_gradient(tasks);
+  }
+
+  // The meta-gradient of one meta-batch, averaged, without applying it.
   std::vector<Tensor> meta_gradient(const std::vector<Task>& tasks, double* loss_out = nullptr) {
     std::vector<Tensor> leaves = outer_leaves();
     std::vector<Tensor> sum(leaves.size());

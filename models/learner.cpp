@@ -56,7 +56,7 @@ json LearnerConfig::to_json() const {
   j["backbone"] = {{"kind", b.kind},           {"in_channels", b.in_channels}, {"height", b.height},
                    {"width", b.width},         {"filters", b.filters},         {"blocks", b.blocks},
                    {"max_pool", b.max_pool},   {"in_features", b.in_features}, {"hidden", b.hidden},
-                   {"outputs", b.outputs}};
+                   {"outputs", b.outputs},       {"mlp_weight_std", b.mlp_weight_std}};
   return j;
 }
 
@@ -72,7 +72,7 @@ LearnerConfig LearnerConfig::from_json(const json& j) {
     auto& o = c.backbone;
 #define X(f) \
   if (b.contains(#f)) b.at(#f).get_to(o.f);
-    X(kind) X(in_channels) X(height) X(width) X(filters) X(blocks) X(max_pool) X(in_features) X(hidden) X(outputs)
+    X(kind) X(in_channels) X(height) X(width) X(filters) X(blocks) X(max_pool) X(in_features) X(hidden) X(outputs) X(mlp_weight_std)
 #undef X
   }
   return c;
@@ -172,6 +172,10 @@ Learner::Learner(LearnerConfig cfg) : cfg_(fix_outputs(std::move(cfg))), backbon
   Generator g(cfg_.seed);
   params_ = backbone_.init(g);
   for (auto& p : params_.tensors) p.set_requires_grad(true);
+}
+
+std::vector<Tensor> Learner::outer_direction(const std::vector<Task>&) {
+  fail("{}: outer_direction is only defined for the gradient-based meta-learners", name());
 }
 
 std::vector<std::pair<std::string, Tensor>> Learner::state() const { return {}; }
@@ -283,6 +287,7 @@ void Learner::save(const std::filesystem::path& path) const {
 
 void Learner::load(const std::filesystem::path& path) {
   NamedTensors f = load_safetensors(path);
+  NoGradGuard ng;  // in-place copies into leaves
   std::string method = f.metadata.value("method", std::string());
   check<CheckpointError>(method == name(), "checkpoint {}: written by method '{}', loading into '{}'",
                          path.string(), method, name());

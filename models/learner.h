@@ -123,6 +123,11 @@ class Learner {
   // Adapt to one task and score its query set. Does not change the learner.
   virtual AdaptResult adapt(const Task& task) const = 0;
 
+  // The direction one outer step would move the parameters on these tasks (meta-gradient averaged
+  // over the tasks; Reptile: theta - mean adapted weights), without applying it. Gradient-based
+  // meta-learners only (tests compare MAML, first-order MAML and Reptile with it).
+  virtual std::vector<Tensor> outer_direction(const std::vector<Task>& tasks);
+
   // Everything needed to resume or evaluate: parameters, optimizer state, iteration, config.
   void save(const std::filesystem::path& path) const;
   void load(const std::filesystem::path& path);
