@@ -12,6 +12,7 @@ packages=(
   libstb-dev            # PNG/JPEG decoding (Omniglot, image folders)
   zlib1g-dev            # gzip-compressed IDX files
   libzip-dev            # Omniglot's official zip archives
+  unzip curl ca-certificates  # scripts/fetch-data.sh: archive listing/extraction, downloads
   libgnuplot-iostream-dev libboost-iostreams-dev gnuplot-nox  # charts
   libbenchmark-dev      # bench/
   libopenblas-dev       # reference sgemm in bench/ (never linked into the engine)
