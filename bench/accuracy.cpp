@@ -4,7 +4,7 @@
 //   bench_accuracy [--dataset omniglot] [--ways 5] [--shots 1,5] [--episodes 600]
 //                  [--methods maml,fomaml,protonet,scratch,baseline,baseline++]
 //                  [--train-seconds maml=600,fomaml=300,protonet=180,baseline=180,baseline++=180]
-//                  [--iterations 60000] [--meta-batch 8] [--train-queries 1|shots] [--queries 15]
+//                  [--iterations 60000] [--meta-batch 8|maml=4,fomaml=8] [--train-queries 1|shots] [--queries 15]
 //                  [--val-every 200] [--val-tasks 50] [--bn transductive|support] [--device cpu|cuda]
 //                  [--threads 1] [--seed 0] [--out results.jsonl] [--checkpoints DIR]
 //
@@ -153,7 +153,14 @@ int main(int argc, char** argv) {
       c.device = device;
       c.bn_mode = parse_bn_mode(opt["bn"]);
       c.iterations = std::atoll(opt["iterations"].c_str());
-      if (m != "protonet" && m != "baseline" && m != "baseline++") c.meta_batch = std::atoll(opt["meta-batch"].c_str());
+      if (m != "protonet" && m != "baseline" && m != "baseline++") {
+        // "--meta-batch 8" for every method, or per method: "maml=4,fomaml=8" (others keep 8).
+        const std::string& mb = opt["meta-batch"];
+        c.meta_batch = 8;
+        if (mb.find('=') == std::string::npos) c.meta_batch = std::atoll(mb.c_str());
+        for (auto& kv : split_list(mb))
+          if (kv.rfind(m + "=", 0) == 0) c.meta_batch = std::atoll(kv.substr(m.size() + 1).c_str());
+      }
       c.val_tasks = std::atoll(opt["val-tasks"].c_str());
       TrainHooks hooks;
       hooks.val_every = std::atoll(opt["val-every"].c_str());
