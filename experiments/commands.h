@@ -8,5 +8,7 @@ namespace fewshot {
 void register_demo_command(CLI::App& app);
 // `fewshot data info NAME`, `fewshot data fetch NAME...` (experiments/cmd_data.cpp).
 void register_data_command(CLI::App& app);
+// `fewshot report DIR`: rebuild the charts, report.md and report.html from DIR/results.json.
+void register_report_command(CLI::App& app);
 
 }  // namespace fewshot

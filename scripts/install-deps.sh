@@ -13,7 +13,7 @@ packages=(
   zlib1g-dev            # gzip-compressed IDX files
   libzip-dev            # Omniglot's official zip archives
   unzip curl ca-certificates  # scripts/fetch-data.sh: archive listing/extraction, downloads
-  libgnuplot-iostream-dev libboost-iostreams-dev gnuplot-nox  # charts
+  libgnuplot-iostream-dev libboost-iostreams-dev libboost-filesystem-dev gnuplot-nox  # charts (experiments/report links Boost.Iostreams + Filesystem)
   libbenchmark-dev      # bench/
   libopenblas-dev       # reference sgemm in bench/ (never linked into the engine)
 )
