@@ -297,8 +297,11 @@ int Comparison::run() {
   }
   print_summary();
   if (o_.report) {
-    auto files = report::build_report(out_.string());
-    std::cout << fmt::format("\nreport: {}  ({} charts)\n", (out_ / "report.html").string(), files.size());
+    report::ReportOptions ropts;
+    ropts.target_accuracy = o_.target_accuracy;
+    report::ReportFiles files = report::build_report(out_.string(), ropts);
+    std::cout << fmt::format("\nreport: {}  (and {}; {} chart files in {})\n", files.html, files.markdown,
+                             files.charts.size(), (out_ / "charts").string());
   }
   for (const auto& e : errors_) std::cerr << "error: " << e << "\n";
   return errors_.empty() ? 0 : 1;

@@ -51,11 +51,11 @@ TEST_CASE("a tiny compare on real data writes results, charts and a report that 
   // Charts: PNG and SVG, valid headers, non-empty.
   for (std::string stem : {"accuracy_vs_shots_mnist", "training_time", "adaptation_time"}) {
     CAPTURE(stem);
-    CHECK(is_png(out / (stem + ".png")));
-    CHECK(is_svg(out / (stem + ".svg")));
+    CHECK(is_png(out / "charts" / (stem + ".png")));
+    CHECK(is_svg(out / "charts" / (stem + ".svg")));
   }
   int pngs = 0;
-  for (auto& e : fs::directory_iterator(out))
+  for (auto& e : fs::directory_iterator(out / "charts"))
     if (e.path().extension() == ".png") {
       CHECK(is_png(e.path()));
       CHECK(is_svg(fs::path(e.path()).replace_extension(".svg")));
@@ -80,11 +80,11 @@ TEST_CASE("a tiny compare on real data writes results, charts and a report that 
 
   // `fewshot report DIR` rebuilds the same report from the data alone.
   fs::remove(out / "report.md");
-  fs::remove(out / "accuracy_vs_shots_mnist.png");
+  fs::remove(out / "charts" / "accuracy_vs_shots_mnist.png");
   CommandResult rr = run_fewshot("report '" + out.string() + "'", out / "report-log.txt");
   INFO(rr.output);
   CHECK(rr.exit_code == 0);
   CHECK(read_text(out / "report.md") == md);
-  CHECK(is_png(out / "accuracy_vs_shots_mnist.png"));
+  CHECK(is_png(out / "charts" / "accuracy_vs_shots_mnist.png"));
   fs::remove_all(out);
 }
