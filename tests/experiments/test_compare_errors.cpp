@@ -29,13 +29,13 @@ TEST_CASE("compare rejects bad input before training") {
   std::vector<Rejection> cases = {
       {"compare --dataset imagenet" + common, "unknown dataset 'imagenet'"},
       {"compare --methods maml,svm" + common, "unknown method 'svm'"},
-      {"compare --ways 6" + common, "mnist meta-test has 5 classes; 6-way tasks need at least 6"},
+      {"compare --ways 6" + common, "mnist meta-train has 5 classes; 6-way tasks need at least 6"},
       {"compare --dataset omniglot --shots 10 --queries 15" + common, "need 25 images per class"},
       {"compare --shots 0" + common, "--shots 0 must be at least 1"},
       {"compare --device cuda" + common, "use --device cpu"},
       {"compare --config '" + (dir / "unknown_key.toml").string() + "'" + common, "unknown key 'meta_iteration'"},
       {"compare --config '" + (dir / "wrong_type.toml").string() + "'" + common,
-       "key 'shots[]' must be an integer, got a string"},
+       "key 'shots' must be an integer, got a string"},
       {"compare --config '" + (dir / "missing.toml").string() + "'" + common, "does not exist"},
   };
   for (auto& c : cases) {

@@ -20,7 +20,8 @@ int finished_runs(const fs::path& results) {
   if (!fs::exists(results)) return 0;
   try {
     int n = 0;
-    for (auto& r : read_json(results)["runs"]) n += r["status"] == "finished";
+    nlohmann::json j = read_json(results);
+    for (auto& r : j["runs"]) n += r["status"] == "finished";
     return n;
   } catch (...) {
     return 0;  // never happens with atomic writes, but a test should not depend on that
