@@ -137,8 +137,8 @@ struct Blocking<double> {
 
 constexpr std::size_t kAlign = 64;
 
-// Grow-only, 64-byte-aligned scratch owned by the calling thread. A fresh malloc per call would
-// mmap/munmap megabytes and pay page faults on every GEMM; conv calls GEMM once per image.
+// Grow-only, 64-byte-aligned packing buffers, one pair per thread. A fresh malloc per call would
+// mmap/munmap megabytes and pay page faults on every GEMM; conv calls GEMM per image group.
 struct Scratch {
   void* ptr = nullptr;
   std::size_t bytes = 0;
@@ -156,14 +156,16 @@ struct Scratch {
 };
 thread_local Scratch tl_pack_a, tl_pack_b;
 
-// Micro-kernel: c (MR x NR, row stride ldc) = alpha * a_panel * b_panel + beta * c.
-// a is kc x MR (MR contiguous values per k), b is kc x NR, both packed and zero-padded.
-template <typename T>
+// Micro-kernel: c (MR x NV*W, row stride ldc) = alpha * a_panel * b_panel + beta * c.
+// a is kc x MR (MR contiguous values per k), b is kc x NR, both packed and zero-padded. NV below
+// the full S::NV computes only the first NV vectors of the panel: the last panel of a row is
+// often narrower (512 = 10*48 + 32, 784 = 16*48 + 16), and a full-width tile there wastes work.
+template <typename T, int NV = Simd<T>::NV>
 inline void micro_kernel(int64_t kc, const T* __restrict a, const T* __restrict b, T* c,
                          int64_t ldc, T alpha, T beta) {
   using S = Simd<T>;
   using V = typename S::V;
-  constexpr int MR = S::MR, NV = S::NV, W = S::W;
+  constexpr int MR = S::MR, W = S::W, NR = S::NV * S::W;
   V acc[MR][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
@@ -180,7 +182,7 @@ inline void micro_kernel(int64_t kc, const T* __restrict a, const T* __restrict 
       for (int v = 0; v < NV; ++v) acc[i][v] = S::fma(ai, bv[v], acc[i][v]);
     }
     a += MR;
-    b += NV * W;
+    b += NR;
   }
   const V va = S::set1(alpha);
   if (beta == T(0)) {
@@ -200,14 +202,41 @@ inline void micro_kernel(int64_t kc, const T* __restrict a, const T* __restrict 
   }
 }
 
-// Edge tile (mr < MR or nr < NR): run the full kernel into a local tile, then merge the valid part.
+// Runs micro_kernel with the fewest vectors (nv) that cover the tile.
 template <typename T>
-void edge_kernel(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, int64_t mr, int64_t nr,
+void kernel_nv(int nv, int64_t kc, const T* a, const T* b, T* c, int64_t ldc, T alpha, T beta) {
+  constexpr int NV = Simd<T>::NV;
+  static_assert(NV <= 4, "dispatch below covers up to 4 vectors");
+  switch (nv) {
+    case 1:
+      micro_kernel<T, 1>(kc, a, b, c, ldc, alpha, beta);
+      break;
+    case 2:
+      if constexpr (NV >= 2) micro_kernel<T, 2>(kc, a, b, c, ldc, alpha, beta);
+      break;
+    case 3:
+      if constexpr (NV >= 3) micro_kernel<T, 3>(kc, a, b, c, ldc, alpha, beta);
+      break;
+    default:
+      micro_kernel<T, NV>(kc, a, b, c, ldc, alpha, beta);
+      break;
+  }
+}
+
+// One (mr, nr) tile of C. Full rows whose width is whole vectors store straight into C; other
+// edge tiles go through a local tile and merge the valid part.
+template <typename T>
+void tile_kernel(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, int64_t mr, int64_t nr,
                  T alpha, T beta) {
   using S = Simd<T>;
   constexpr int MR = S::MR, NR = S::NV * S::W;
+  const int nv = static_cast<int>((nr + S::W - 1) / S::W);
+  if (mr == MR && nr % S::W == 0) {
+    kernel_nv<T>(nv, kc, a, b, c, ldc, alpha, beta);
+    return;
+  }
   alignas(kAlign) T tile[MR * NR];
-  micro_kernel<T>(kc, a, b, tile, NR, alpha, T(0));
+  kernel_nv<T>(nv, kc, a, b, tile, NR, alpha, T(0));
   for (int64_t i = 0; i < mr; ++i)
     for (int64_t j = 0; j < nr; ++j)
       c[i * ldc + j] = beta == T(0) ? tile[i * NR + j] : tile[i * NR + j] + beta * c[i * ldc + j];
@@ -468,7 +497,7 @@ void gemm_driver(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T 
             if (mr == MR && nr == NR)
               micro_kernel<T>(kc, pa_k + ip * MR * kc, pb + jp * NR * kc, c, ldc, alpha, beta_p);
             else
-              edge_kernel<T>(kc, pa_k + ip * MR * kc, pb + jp * NR * kc, c, ldc, mr, nr, alpha,
+              tile_kernel<T>(kc, pa_k + ip * MR * kc, pb + jp * NR * kc, c, ldc, mr, nr, alpha,
                              beta_p);
           }
         }

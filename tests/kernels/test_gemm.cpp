@@ -95,7 +95,10 @@ void gemm_suite() {
   for (auto& s : sizes)
     for (int t = 0; t < 4; ++t) check_gemm<T>(t & 1, t & 2, s[0], s[1], s[2], T(1), T(0));
   // alpha / beta variants, on a small-path and a blocked-path size
-  const int64_t ab_sizes[][3] = {{6, 9, 5}, {45, 70, 50}, {33, 65, 400}};
+  // ... including last panels narrower than a register tile but whole vectors wide
+  // (80 and 64 columns in float, 72 in double), which store straight into C.
+  const int64_t ab_sizes[][3] = {{6, 9, 5},     {45, 70, 50},  {33, 65, 400},
+                                 {20, 80, 400}, {17, 64, 300}, {19, 72, 300}};
   for (auto& s : ab_sizes)
     for (int t = 0; t < 4; ++t)
       for (auto [alpha, beta] : {std::pair{T(1), T(1)}, std::pair{T(-0.5), T(2)},
@@ -188,4 +191,27 @@ TEST_CASE("gemm results are bit-identical for any thread count") {
   }
   omp_set_num_threads(saved);
   check_gemm<float>(false, true, M, N, K, 1.0f, 0.0f);
+}
+
+TEST_CASE("gemm called from inside a parallel region runs per thread and stays correct") {
+  // Each thread of the caller's region computes its own product (as conv2d does per image);
+  // gemm must not open a nested team or share its packing buffers across those threads.
+  const int64_t M = 90, N = 110, K = 130;
+  const int threads = 3;
+  auto A = random_vec<float>(threads * M * K, 51), B = random_vec<float>(K * N, 52);
+  std::vector<float> C(threads * M * N, std::numeric_limits<float>::quiet_NaN());
+  std::vector<float> ref(threads * M * N);
+#pragma omp parallel for num_threads(threads)
+  for (int t = 0; t < threads; ++t)
+    gemm<float>(false, false, M, N, K, 1.0f, A.data() + t * M * K, K, B.data(), N, 0.0f,
+                C.data() + t * M * N, N);
+  for (int t = 0; t < threads; ++t)
+    gemm_ref<float>(false, false, M, N, K, 1.0, A.data() + t * M * K, K, B.data(), N, 0.0,
+                    ref.data() + t * M * N, N);
+  int bad = 0;
+  for (std::size_t i = 0; i < C.size(); ++i) {
+    const double r = ref[i];
+    if (!(std::abs(double(C[i]) - r) <= tol<float>(K) * (1 + std::abs(r)))) ++bad;
+  }
+  CHECK(bad == 0);
 }
