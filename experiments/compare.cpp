@@ -69,7 +69,7 @@ class Comparison {
 
  private:
   void prepare();
-  void execute(const RunJob& job, int threads);
+  void execute(const RunJob& job, int threads, bool own_queue);
   models::LearnerConfig learner_config(const std::string& method, const Setting& s, int64_t seed) const;
   void save_locked();
   void print_summary() const;
@@ -123,8 +123,24 @@ void Comparison::prepare() {
 
 void Comparison::save_locked() { report::save_results(results_, (out_ / "results.json").string()); }
 
-void Comparison::execute(const RunJob& job, int threads) {
+void Comparison::execute(const RunJob& job, int threads, bool own_queue) {
   omp_set_num_threads(threads);
+  // On a GPU each method training side by side gets its own stream (a no-op on the CPU).
+  Backend& backend = backend_for(device_);
+  void* queue = own_queue ? backend.create_queue() : nullptr;
+  backend.set_thread_queue(queue);
+  struct QueueScope {
+    Backend& b;
+    void* q;
+    ~QueueScope() {
+      try {
+        b.synchronize();
+        b.set_thread_queue(nullptr);
+        b.destroy_queue(q);
+      } catch (...) {
+      }
+    }
+  } queue_scope{backend, queue};
   const Setting& s = *job.setting;
   int line = board_.add(fmt::format("{} {}-shot {} seed {}", s.ds->name, s.shots, job.method, job.seed));
   try {
@@ -270,18 +286,19 @@ int Comparison::run() {
       s.train_data = make_train_data(ds, o_.ways, shots, o_.queries, s.val_episodes, device_);
       for (const auto& e : s.test_episodes.episodes)
         s.test_tasks.push_back(make_task(e, *ds.test, ds.train->norm, device_));
+      backend_for(device_).synchronize();  // the tasks are on the device before other streams read them
       for (auto& j : jobs) j.setting = &s;
 
       if (o_.schedule == "parallel" && jobs.size() > 1) {
         // Each method in its own thread; the cores are shared out evenly.
         int per = std::max(1, threads_ / static_cast<int>(jobs.size()));
         std::vector<std::thread> workers;
-        for (auto& j : jobs) workers.emplace_back([this, &j, per] { execute(j, per); });
+        for (auto& j : jobs) workers.emplace_back([this, &j, per] { execute(j, per, true); });
         for (auto& w : workers) w.join();
       } else {
         for (auto& j : jobs) {
           if (g_stop.load()) break;
-          execute(j, threads_);
+          execute(j, threads_, false);
         }
       }
       if (g_stop.load()) break;

@@ -37,6 +37,14 @@ class Backend {
   virtual std::string name() const = 0;
   virtual Allocator& allocator() = 0;
 
+  // ---- work queues ----
+  // A thread can send this backend's kernels to a queue of its own (a CUDA stream), so methods
+  // training side by side do not wait on each other. The CPU runs kernels synchronously: no-ops.
+  virtual void* create_queue() { return nullptr; }
+  virtual void destroy_queue(void* /*queue*/) {}
+  virtual void set_thread_queue(void* /*queue*/) {}  // nullptr: the backend's default queue
+  virtual void synchronize() {}                      // waits for the calling thread's queue
+
   // ---- memory ----
   virtual void fill(const Tensor& out, double value) = 0;                                    // writes
   virtual void copy(const Tensor& src, const Tensor& dst) = 0;                               // same device, any dtypes (casts)

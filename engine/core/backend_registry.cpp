@@ -10,6 +10,14 @@ namespace fewshot {
 
 Backend* make_cpu_backend();  // engine/core/backend_cpu.cpp
 
+#ifdef FEWSHOT_WITH_CUDA
+// kernels/cuda/backend_cuda.cpp (also declared in kernels/cuda/cuda_backend.h). Called directly,
+// not through a static registration object, so the linker cannot drop the CUDA backend.
+Backend* make_cuda_backend(int index);
+int cuda_device_count();
+std::string cuda_unavailable_reason();
+#endif
+
 namespace {
 
 struct Registration {
@@ -25,7 +33,28 @@ struct Registry {
 
 Registry& registry() {
   static Registry r;
+#ifdef FEWSHOT_WITH_CUDA
+  static const bool cuda_wired = [] {
+    r.kinds[static_cast<int>(DeviceType::CUDA)] = {&make_cuda_backend, &cuda_device_count};
+    return true;
+  }();
+  (void)cuda_wired;
+#endif
   return r;
+}
+
+// Why a CUDA device index is unusable, with the fix.
+std::string no_device_message(const Device& device, int n) {
+  if (n == 0) {
+    std::string why;
+#ifdef FEWSHOT_WITH_CUDA
+    why = cuda_unavailable_reason();
+#endif
+    return fmt::format("device {} is not available: no CUDA device found{}; use --device cpu", device.str(),
+                       why.empty() ? "" : " (" + why + ")");
+  }
+  return fmt::format("device {} is not available: {} CUDA device(s) found (valid: cuda:0 .. cuda:{})", device.str(),
+                     n, n - 1);
 }
 
 }  // namespace
@@ -64,8 +93,7 @@ Backend& backend_for(Device device) {
                      "device {} is not available: this build of fewshot has no CUDA backend (use --device cpu)",
                      device.str());
   int n = reg.count();
-  check<DeviceError>(device.index < n, "device {} is not available: {} CUDA device(s) found{}", device.str(), n,
-                     n == 0 ? " (use --device cpu)" : "");
+  if (device.index < 0 || device.index >= n) throw DeviceError(no_device_message(device, n));
   Backend* b = reg.factory(device.index);
   std::lock_guard lock(r.mutex);
   auto [it, inserted] = r.backends.emplace(std::make_pair(static_cast<int>(device.type), device.index), b);

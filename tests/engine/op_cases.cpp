@@ -164,7 +164,7 @@ const std::vector<OpCase>& op_cases() {
     add_case("softmax", [](Generator& g) { return V{leaf(away_from_zero({3, 4}, g))}; },
              [](const V& x) { return softmax(x[0], -1); });
     add_case("cross_entropy", [](Generator& g) { return V{leaf(away_from_zero({5, 4}, g))}; },
-             [](const V& x) { return cross_entropy(x[0], Tensor::from_indices({0, 3, 1, 1, 2}, Shape{5})); });
+             [](const V& x) { return cross_entropy(x[0], Tensor::from_indices({0, 3, 1, 1, 2}, Shape{5}, x[0].device())); });
     add_case("mse_loss", [](Generator& g) { return V{leaf(away_from_zero({3, 4}, g)), leaf(away_from_zero({3, 4}, g))}; },
              [](const V& x) { return mse_loss(x[0], x[1]); });
     add_case("sqdist", [](Generator& g) { return V{leaf(away_from_zero({4, 3}, g)), leaf(away_from_zero({5, 3}, g))}; },
@@ -187,15 +187,15 @@ const std::vector<OpCase>& op_cases() {
     add_case("narrow_embed", [](Generator& g) { return V{leaf(away_from_zero({2, 3}, g))}; },
              [](const V& x) { return narrow_embed(x[0], 1, 1, 5); });
     add_case("index_select", [](Generator& g) { return V{leaf(away_from_zero({4, 3}, g))}; },
-             [](const V& x) { return index_select(x[0], 0, Tensor::from_indices({2, 0, 2, 3}, Shape{4})); });
+             [](const V& x) { return index_select(x[0], 0, Tensor::from_indices({2, 0, 2, 3}, Shape{4}, x[0].device())); });
     add_case("index_select_dim1", [](Generator& g) { return V{leaf(away_from_zero({2, 4, 3}, g))}; },
-             [](const V& x) { return index_select(x[0], 1, Tensor::from_indices({3, 1}, Shape{2})); });
+             [](const V& x) { return index_select(x[0], 1, Tensor::from_indices({3, 1}, Shape{2}, x[0].device())); });
     add_case("index_add", [](Generator& g) { return V{leaf(away_from_zero({3, 2}, g))}; },
-             [](const V& x) { return index_add(x[0], 0, Tensor::from_indices({1, 3, 1}, Shape{3}), 4); });
+             [](const V& x) { return index_add(x[0], 0, Tensor::from_indices({1, 3, 1}, Shape{3}, x[0].device()), 4); });
     add_case("gather", [](Generator& g) { return V{leaf(away_from_zero({3, 4}, g))}; },
-             [](const V& x) { return gather(x[0], 1, Tensor::from_indices({0, 3, 1, 1, 2, 2}, Shape{3, 2})); });
+             [](const V& x) { return gather(x[0], 1, Tensor::from_indices({0, 3, 1, 1, 2, 2}, Shape{3, 2}, x[0].device())); });
     add_case("scatter_add", [](Generator& g) { return V{leaf(away_from_zero({3, 2}, g))}; },
-             [](const V& x) { return scatter_add(x[0], 1, Tensor::from_indices({0, 3, 1, 1, 2, 2}, Shape{3, 2}), Shape{3, 4}); });
+             [](const V& x) { return scatter_add(x[0], 1, Tensor::from_indices({0, 3, 1, 1, 2, 2}, Shape{3, 2}, x[0].device()), Shape{3, 4}); });
     add_case("transpose", [](Generator& g) { return V{leaf(away_from_zero({2, 3, 4}, g))}; },
              [](const V& x) { return transpose(x[0]); });
     add_case("clone", [](Generator& g) { return V{leaf(away_from_zero({3}, g))}; },

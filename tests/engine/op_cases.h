@@ -1,7 +1,8 @@
 #pragma once
 // The table of differentiable ops under test: each case builds its float64 inputs (random, away
 // from zeros and kinks) and a function of them. Shared by the gradient checks and the
-// float32-vs-float64 forward test, so adding an op means adding one case here.
+// float32-vs-float64 forward test, so adding an op means adding one case here. Index tensors a
+// case builds inside its fn live on its first input's device, so tests/cuda reuses the table on GPU.
 #include <functional>
 #include <string>
 #include <vector>

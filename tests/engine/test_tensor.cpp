@@ -99,8 +99,15 @@ TEST_CASE("bad input throws typed errors that name the op and the shapes") {
   Tensor d = Tensor::zeros(Shape{2, 3}, DType::Float64);
   CHECK_THROWS_AS(add(a, d), DTypeError);
   CHECK(message([&] { mul(a, d); }).find("mul: dtype mismatch: float32 (2, 3) vs float64 (2, 3)") != std::string::npos);
-  CHECK_THROWS_AS(Tensor::zeros(Shape{2}, DType::Float32, Device::cuda(0)), DeviceError);
-  CHECK(message([] { Tensor::zeros(Shape{2}, DType::Float32, Device::cuda(0)); }).find("cuda:0") != std::string::npos);
+  if (device_count(DeviceType::CUDA) == 0) {  // no GPU here (or a CPU-only build): a clear error with the fix
+    CHECK_THROWS_AS(Tensor::zeros(Shape{2}, DType::Float32, Device::cuda(0)), DeviceError);
+    std::string no_gpu = message([] { Tensor::zeros(Shape{2}, DType::Float32, Device::cuda(0)); });
+    CHECK(no_gpu.find("cuda:0") != std::string::npos);
+    CHECK(no_gpu.find("--device cpu") != std::string::npos);
+    CHECK((no_gpu.find("no CUDA device found") != std::string::npos ||
+           no_gpu.find("no CUDA backend") != std::string::npos));
+  }
+  CHECK_THROWS_AS(Tensor::zeros(Shape{2}, DType::Float32, Device::cuda(63)), DeviceError);
   CHECK_THROWS_AS(reshape(a, Shape{4, 2}), ShapeError);
   CHECK_THROWS_AS(Shape({1, 2, 3, 4, 5, 6}), ShapeError);
   CHECK_THROWS_AS(sum(a, {2}), ValueError);

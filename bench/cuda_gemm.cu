@@ -1,0 +1,68 @@
+// Our tiled SGEMM (kernels/cuda/gemm.cu) against cublasSgemm, fp32 with CUBLAS_DEFAULT_MATH and
+// TF32 not enabled (no tensor cores on either side), square row-major C = A B at 1024 and 4096.
+// Prints a table and "RESULT" lines that scripts/gpu-check.sh collects. Exit 1 on a mismatch.
+#include <cstdio>
+#include <cstring>
+
+#include <cublas_v2.h>
+
+#include "bench/cuda_bench_common.cuh"
+#include "kernels/cuda/gemm.cuh"
+
+#define CUBLAS_CHECK(expr)                                                              \
+  do {                                                                                  \
+    cublasStatus_t st_ = (expr);                                                        \
+    if (st_ != CUBLAS_STATUS_SUCCESS) {                                                 \
+      std::fprintf(stderr, "%s:%d: %s: cuBLAS status %d\n", __FILE__, __LINE__, #expr, (int)st_); \
+      std::exit(1);                                                                     \
+    }                                                                                   \
+  } while (0)
+
+int main(int argc, char** argv) {
+  bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  bench::print_device();
+  cudaStream_t s;
+  BENCH_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  cublasHandle_t handle;
+  CUBLAS_CHECK(cublasCreate(&handle));
+  CUBLAS_CHECK(cublasSetStream(handle, s));
+  CUBLAS_CHECK(cublasSetMathMode(handle, CUBLAS_DEFAULT_MATH));  // fp32 FMA, no TF32 tensor cores
+  bench::L2Flush flush;
+  bool ok = true;
+  std::printf("\n| SGEMM M=N=K | ours ms | ours TFLOP/s | cuBLAS ms | cuBLAS TFLOP/s | ours / cuBLAS speed |\n");
+  std::printf("|---|---|---|---|---|---|\n");
+  for (int n : {1024, 4096}) {
+    size_t nn = size_t(n) * n;
+    float* A = bench::device_random(nn, 1);
+    float* B = bench::device_random(nn, 2);
+    float* C = bench::device_zeros(nn);
+    float* R = bench::device_zeros(nn);
+    const float one = 1, zero = 0;
+    auto ours = [&](cudaStream_t st) {
+      fewshot::cuda::gemm_batched<float>(1, false, false, n, n, n, 1.f, A, n, 0, B, n, 0, 0.f, C, n, 0, st);
+    };
+    // Row-major C = A B is column-major C^T = B^T A^T: swap the operands.
+    auto ref = [&](cudaStream_t) {
+      CUBLAS_CHECK(cublasSgemm(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, B, n, A, n, &zero, R, n));
+    };
+    ours(s);
+    ref(s);
+    BENCH_CHECK(cudaStreamSynchronize(s));
+    char what[64];
+    std::snprintf(what, sizeof what, "sgemm %d", n);
+    if (!bench::validate(what, C, R, nn)) {
+      ok = false;
+      continue;
+    }
+    int reps = quick ? 3 : (n >= 4096 ? 10 : 30);
+    double t_ours = bench::time_ms(ours, reps, s, flush), t_ref = bench::time_ms(ref, reps, s, flush);
+    double flops = 2.0 * n * double(n) * n;
+    std::printf("| %d | %.3f | %.2f | %.3f | %.2f | %.2f |\n", n, t_ours, flops / t_ours / 1e9, t_ref,
+                flops / t_ref / 1e9, t_ref / t_ours);
+    std::printf("RESULT sgemm_%d ours_ms=%.4f ref_ms=%.4f ratio=%.3f\n", n, t_ours, t_ref, t_ref / t_ours);
+    cudaFree(A), cudaFree(B), cudaFree(C), cudaFree(R);
+  }
+  cublasDestroy(handle);
+  cudaStreamDestroy(s);
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,279 @@
+// Implicit-GEMM convolutions. Per group g (the GEMM's z index):
+//   forward      y[n, g*OCg + oc, p]  = sum_{c,kh,kw} w[g*OCg + oc, c, kh, kw] * x[n, g*Cg + c, p*s - pad + (kh, kw)]
+//                GEMM M = OCg, N = images * OH * OW, K = Cg * KH * KW
+//   input grad   gx[n, g*Cg + c, q]    = sum_{oc,kh,kw} w[g*OCg + oc, c, kh, kw] * gy[n, g*OCg + oc, (q + pad - (kh, kw)) / s]
+//                GEMM M = Cg, N = images * H * W, K = OCg * KH * KW (terms whose division is not exact vanish)
+//   weight grad  gw[g*OCg + oc, c, kh, kw] = sum_{n,p} gy[n, g*OCg + oc, p] * x[n, g*Cg + c, p*s - pad + (kh, kw)]
+//                GEMM M = OCg, N = Cg * KH * KW, K = images * OH * OW, split along K when M * N is small
+// Index decomposition uses 32-bit arithmetic (64-bit division is emulated and would dominate);
+// element offsets are 64-bit. Pixel counts must fit in 31 bits (checked).
+#include "kernels/cuda/conv2d.cuh"
+
+#include "kernels/cuda/gemm_tiled.cuh"
+
+namespace fewshot::cuda {
+
+namespace {
+
+using gemm_detail::kBK;
+
+bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
+
+struct Geo32 {
+  int C, H, W, OC, KH, KW, sh, sw, ph, pw, Cg, OCg, OH, OW;
+};
+
+Geo32 geo32(const ConvGeometry& g) {
+  return {static_cast<int>(g.C), static_cast<int>(g.H), static_cast<int>(g.W), static_cast<int>(g.OC),
+          static_cast<int>(g.KH), static_cast<int>(g.KW), static_cast<int>(g.stride_h), static_cast<int>(g.stride_w),
+          static_cast<int>(g.pad_h), static_cast<int>(g.pad_w), static_cast<int>(g.C / g.groups),
+          static_cast<int>(g.OC / g.groups), static_cast<int>(g.OH), static_cast<int>(g.OW)};
+}
+
+// Forward B^T: rows are output pixels (img, oh, ow), k is (c, kh, kw); contiguous along pixels.
+template <typename T> struct FwdIm2col {
+  const T* x;
+  Geo32 g;
+  __device__ bool kcontig() const { return false; }
+  __device__ void load4(int64_t z, int64_t r, int64_t k, int64_t rows, int64_t kend, T (&v)[4]) const {
+    if (k >= kend) {
+#pragma unroll
+      for (int j = 0; j < 4; ++j) v[j] = T(0);
+      return;
+    }
+    const int kk = static_cast<int>(k), KK = g.KH * g.KW;
+    const int c = kk / KK, rem = kk - c * KK, kh = rem / g.KW, kw = rem - kh * g.KW;
+    int n = static_cast<int>(r), ohw = g.OH * g.OW;
+    int img = n / ohw, q = n - img * ohw, oh = q / g.OW, ow = q - oh * g.OW;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      T val = T(0);
+      if (r + j < rows) {
+        int h = oh * g.sh - g.ph + kh, w = ow * g.sw - g.pw + kw;
+        if (h >= 0 && h < g.H && w >= 0 && w < g.W)
+          val = x[((static_cast<int64_t>(img) * g.C + z * g.Cg + c) * g.H + h) * g.W + w];
+      }
+      v[j] = val;
+      if (++ow == g.OW) {  // next pixel
+        ow = 0;
+        if (++oh == g.OH) oh = 0, ++img;
+      }
+    }
+  }
+};
+
+template <typename T> struct FwdWriter {
+  T* y;
+  Geo32 g;
+  __device__ void store(int64_t z, int64_t, int64_t m, int64_t n, T acc) const {
+    int64_t ohw = static_cast<int64_t>(g.OH) * g.OW;
+    int nn = static_cast<int>(n), o = static_cast<int>(ohw);
+    int img = nn / o, q = nn - img * o;
+    y[(static_cast<int64_t>(img) * g.OC + z * g.OCg + m) * ohw + q] = acc;
+  }
+};
+
+// Input grad A: rows are input channels c, k is (oc, kh, kw): w[(g*OCg + oc), c, kh, kw].
+template <typename T> struct IgWeights {
+  const T* w;
+  Geo32 g;
+  __device__ bool kcontig() const { return true; }
+  __device__ void load4(int64_t z, int64_t r, int64_t k, int64_t rows, int64_t kend, T (&v)[4]) const {
+    const int KK = g.KH * g.KW;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      T val = T(0);
+      if (r < rows && k + j < kend) {
+        int kk = static_cast<int>(k) + j, oc = kk / KK, rem = kk - oc * KK;
+        val = w[((static_cast<int64_t>(z) * g.OCg + oc) * g.Cg + r) * KK + rem];
+      }
+      v[j] = val;
+    }
+  }
+};
+
+// Input grad B^T: rows are input pixels (img, h, w), k is (oc, kh, kw); contiguous along pixels.
+template <typename T> struct IgGather {
+  const T* gy;
+  Geo32 g;
+  __device__ bool kcontig() const { return false; }
+  __device__ void load4(int64_t z, int64_t r, int64_t k, int64_t rows, int64_t kend, T (&v)[4]) const {
+    if (k >= kend) {
+#pragma unroll
+      for (int j = 0; j < 4; ++j) v[j] = T(0);
+      return;
+    }
+    const int kk = static_cast<int>(k), KK = g.KH * g.KW;
+    const int oc = kk / KK, rem = kk - oc * KK, kh = rem / g.KW, kw = rem - kh * g.KW;
+    int n = static_cast<int>(r), hw = g.H * g.W;
+    int img = n / hw, q = n - img * hw, h = q / g.W, w = q - h * g.W;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      T val = T(0);
+      if (r + j < rows) {
+        int th = h + g.ph - kh, tw = w + g.pw - kw;
+        if (th >= 0 && tw >= 0) {
+          int oh = th / g.sh, ow = tw / g.sw;
+          if (oh * g.sh == th && ow * g.sw == tw && oh < g.OH && ow < g.OW)
+            val = gy[((static_cast<int64_t>(img) * g.OC + z * g.OCg + oc) * g.OH + oh) * g.OW + ow];
+        }
+      }
+      v[j] = val;
+      if (++w == g.W) {
+        w = 0;
+        if (++h == g.H) h = 0, ++img;
+      }
+    }
+  }
+};
+
+template <typename T> struct IgWriter {
+  T* gx;
+  Geo32 g;
+  __device__ void store(int64_t z, int64_t, int64_t m, int64_t n, T acc) const {
+    int64_t hw = static_cast<int64_t>(g.H) * g.W;
+    int nn = static_cast<int>(n), o = static_cast<int>(hw);
+    int img = nn / o, q = nn - img * o;
+    gx[(static_cast<int64_t>(img) * g.C + z * g.Cg + m) * hw + q] = acc;
+  }
+};
+
+// Weight grad A: rows are output channels oc, k is (img, p): gy[img, g*OCg + oc, p].
+template <typename T> struct WgGrad {
+  const T* gy;
+  Geo32 g;
+  __device__ bool kcontig() const { return true; }
+  __device__ void load4(int64_t z, int64_t r, int64_t k, int64_t rows, int64_t kend, T (&v)[4]) const {
+    const int ohw = g.OH * g.OW;
+    int kk = static_cast<int>(k), img = kk / ohw, p = kk - img * ohw;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      T val = T(0);
+      if (r < rows && k + j < kend)
+        val = gy[(static_cast<int64_t>(img) * g.OC + z * g.OCg + r) * ohw + p];
+      v[j] = val;
+      if (++p == ohw) p = 0, ++img;
+    }
+  }
+};
+
+// Weight grad B^T: rows are (c, kh, kw), k is (img, oh, ow): x[img, g*Cg + c, oh*s - pad + kh, ...].
+template <typename T> struct WgIm2col {
+  const T* x;
+  Geo32 g;
+  __device__ bool kcontig() const { return true; }
+  __device__ void load4(int64_t z, int64_t r, int64_t k, int64_t rows, int64_t kend, T (&v)[4]) const {
+    if (r >= rows) {
+#pragma unroll
+      for (int j = 0; j < 4; ++j) v[j] = T(0);
+      return;
+    }
+    const int KK = g.KH * g.KW, rr = static_cast<int>(r);
+    const int c = rr / KK, rem = rr - c * KK, kh = rem / g.KW, kw = rem - kh * g.KW;
+    const int ohw = g.OH * g.OW;
+    int kk = static_cast<int>(k), img = kk / ohw, p = kk - img * ohw, oh = p / g.OW, ow = p - oh * g.OW;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      T val = T(0);
+      if (k + j < kend) {
+        int h = oh * g.sh - g.ph + kh, w = ow * g.sw - g.pw + kw;
+        if (h >= 0 && h < g.H && w >= 0 && w < g.W)
+          val = x[((static_cast<int64_t>(img) * g.C + z * g.Cg + c) * g.H + h) * g.W + w];
+      }
+      v[j] = val;
+      if (++ow == g.OW) {
+        ow = 0;
+        if (++oh == g.OH) oh = 0, ++img;
+      }
+    }
+  }
+};
+
+void check_sizes(const char* op, const ConvGeometry& g) {
+  // 32-bit index decomposition: every pixel count and GEMM dimension must stay below 2^31.
+  const int64_t limit = int64_t(1) << 31;
+  if (g.N * g.OH * g.OW >= limit || g.N * g.H * g.W >= limit || g.C * g.KH * g.KW >= limit ||
+      g.OC * g.KH * g.KW >= limit)
+    fail(op, cudaErrorInvalidValue, "pixel count >= 2^31 (too large for 32-bit index decomposition)", __FILE__,
+         __LINE__);
+}
+
+// Split-K for the weight gradient: a shape-only rule (never the device), so the summation order
+// and therefore the bits are the same on every run and every GPU.
+struct Split {
+  int64_t splits, k_chunk;
+};
+Split weight_grad_split(const ConvGeometry& g) {
+  int64_t M = g.OC / g.groups, N = (g.C / g.groups) * g.KH * g.KW, K = g.N * g.OH * g.OW;
+  int64_t tiles = ((M + 63) / 64) * ((N + 127) / 128) * g.groups;
+  int64_t splits = 1;
+  if (tiles < 512) {
+    splits = (512 + tiles - 1) / tiles;
+    int64_t max_splits = (K + 511) / 512;  // keep at least 512 products per split
+    if (splits > max_splits) splits = max_splits;
+    if (splits < 1) splits = 1;
+  }
+  int64_t k_chunk = ((K + splits - 1) / splits + kBK - 1) / kBK * kBK;
+  splits = (K + k_chunk - 1) / k_chunk;
+  return {splits, k_chunk};
+}
+
+int64_t round_k(int64_t K) { return K > 0 ? (K + kBK - 1) / kBK * kBK : kBK; }
+
+}  // namespace
+
+template <typename T> void conv2d_forward(const ConvGeometry& g, const T* x, const T* w, T* y, cudaStream_t s) {
+  check_sizes("conv2d_forward", g);
+  Geo32 g32 = geo32(g);
+  int64_t M = g32.OCg, N = g.N * g.OH * g.OW, K = static_cast<int64_t>(g32.Cg) * g.KH * g.KW;
+  gemm_detail::DenseOperand<T> a{w, K, M * K, true, aligned16(w) && K % 4 == 0};
+  gemm_detail::run<T>("conv2d_forward", M, N, K, g.groups, 1, round_k(K), a, FwdIm2col<T>{x, g32},
+                      FwdWriter<T>{y, g32}, s);
+}
+
+template <typename T> void conv2d_input_grad(const ConvGeometry& g, const T* gy, const T* w, T* gx, cudaStream_t s) {
+  check_sizes("conv2d_input_grad", g);
+  Geo32 g32 = geo32(g);
+  int64_t M = g32.Cg, N = g.N * g.H * g.W, K = static_cast<int64_t>(g32.OCg) * g.KH * g.KW;
+  gemm_detail::run<T>("conv2d_input_grad", M, N, K, g.groups, 1, round_k(K), IgWeights<T>{w, g32},
+                      IgGather<T>{gy, g32}, IgWriter<T>{gx, g32}, s);
+}
+
+int64_t conv2d_weight_grad_workspace_bytes(const ConvGeometry& g, int64_t element_size) {
+  Split sp = weight_grad_split(g);
+  if (sp.splits == 1) return 0;
+  return element_size * sp.splits * g.OC * (g.C / g.groups) * g.KH * g.KW;
+}
+
+template <typename T>
+void conv2d_weight_grad(const ConvGeometry& g, const T* x, const T* gy, T* gw, void* workspace, cudaStream_t s) {
+  check_sizes("conv2d_weight_grad", g);
+  Geo32 g32 = geo32(g);
+  int64_t M = g32.OCg, N = static_cast<int64_t>(g32.Cg) * g.KH * g.KW, K = g.N * g.OH * g.OW;
+  Split sp = weight_grad_split(g);
+  if (K == 0) {  // no output pixels: the gradient is zero
+    FEWSHOT_CUDA_CHECK("conv2d_weight_grad", cudaMemsetAsync(gw, 0, sizeof(T) * g.OC * N, s));
+    return;
+  }
+  if (sp.splits == 1) {
+    gemm_detail::DenseWriter<T> w{gw, N, M * N, T(1), T(0)};
+    gemm_detail::run<T>("conv2d_weight_grad", M, N, K, g.groups, 1, sp.k_chunk, WgGrad<T>{gy, g32},
+                        WgIm2col<T>{x, g32}, w, s);
+    return;
+  }
+  T* ws = static_cast<T*>(workspace);
+  gemm_detail::SplitWriter<T> w{ws, M, N, sp.splits};
+  gemm_detail::run<T>("conv2d_weight_grad (split-K)", M, N, K, g.groups, sp.splits, sp.k_chunk, WgGrad<T>{gy, g32},
+                      WgIm2col<T>{x, g32}, w, s);
+  launch("conv2d_weight_grad (split-K sum)", gemm_detail::split_reduce_kernel<T>, grid_for(g.groups * M * N), kBlock,
+         0, s, ws, gw, g.groups, sp.splits, M * N, M * N);
+}
+
+#define FEWSHOT_CUDA_CONV(T)                                                                              \
+  template void conv2d_forward<T>(const ConvGeometry&, const T*, const T*, T*, cudaStream_t);             \
+  template void conv2d_input_grad<T>(const ConvGeometry&, const T*, const T*, T*, cudaStream_t);          \
+  template void conv2d_weight_grad<T>(const ConvGeometry&, const T*, const T*, T*, void*, cudaStream_t);
+FEWSHOT_CUDA_CONV(float)
+FEWSHOT_CUDA_CONV(double)
+
+}  // namespace fewshot::cuda
