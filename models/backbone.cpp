@@ -97,14 +97,14 @@ Backbone::Backbone(BackboneConfig cfg) : cfg_(std::move(cfg)) {
   }
 }
 
-ParamList Backbone::init_head(Generator& gen, int64_t outputs) const {
+ParamList Backbone::init_head(Generator& gen, int64_t outputs, Device device) const {
   ParamList p;
-  p.add("head.weight", xavier_uniform(Shape{outputs, feature_dim_}, gen));
-  p.add("head.bias", Tensor::zeros(Shape{outputs}));
+  p.add("head.weight", xavier_uniform(Shape{outputs, feature_dim_}, gen).to(device));
+  p.add("head.bias", Tensor::zeros(Shape{outputs}, DType::Float32, device));
   return p;
 }
 
-ParamList Backbone::init(Generator& gen) const {
+ParamList Backbone::init(Generator& gen, Device device) const {
   ParamList p;
   if (cfg_.kind == "conv4") {
     int64_t c = cfg_.in_channels;
@@ -130,7 +130,8 @@ ParamList Backbone::init(Generator& gen) const {
       in = cfg_.hidden[l];
     }
   }
-  ParamList h = init_head(gen, cfg_.outputs);
+  for (auto& t : p.tensors) t = t.to(device);
+  ParamList h = init_head(gen, cfg_.outputs, device);
   for (size_t i = 0; i < h.size(); ++i) p.add(h.names[i], h.tensors[i]);
   return p;
 }

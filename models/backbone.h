@@ -79,8 +79,9 @@ class Backbone {
   explicit Backbone(BackboneConfig cfg);
   const BackboneConfig& config() const { return cfg_; }
 
-  ParamList init(Generator& gen) const;                 // body then head
-  ParamList init_head(Generator& gen, int64_t outputs) const;  // a fresh linear head
+  // Values are drawn on the host (same numbers on every device), then moved to `device`.
+  ParamList init(Generator& gen, Device device = Device::cpu()) const;                 // body then head
+  ParamList init_head(Generator& gen, int64_t outputs, Device device = Device::cpu()) const;  // a fresh linear head
   size_t body_size() const { return body_size_; }
   int64_t feature_dim() const { return feature_dim_; }
 

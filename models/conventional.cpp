@@ -104,7 +104,7 @@ class Conventional final : public Learner {
   void ensure_pretrain_head(int64_t classes) {
     if (pre_head_.size() && pre_head_[0].size(0) == classes) return;
     Generator g(cfg_.seed + 1);
-    pre_head_ = backbone_.init_head(g, classes);
+    pre_head_ = backbone_.init_head(g, classes, cfg_.device);
     for (auto& t : pre_head_.tensors) t.set_requires_grad(true);
     opt_ = Adam(pre_leaves(), cfg_.pretrain_lr);
   }
@@ -132,7 +132,7 @@ class Conventional final : public Learner {
       fq = query_features(backbone_, task, body, cfg_.bn_mode);
     }
     Generator g(cfg_.seed + 2);
-    ParamList head = backbone_.init_head(g, task.ways);
+    ParamList head = backbone_.init_head(g, task.ways, cfg_.device);
     for (auto& t : head.tensors) t.set_requires_grad(true);
     std::vector<Tensor> leaves = {head[0]};
     if (!cosine_) leaves.push_back(head[1]);
@@ -164,7 +164,7 @@ class Conventional final : public Learner {
       for (int64_t i = ns - 1; i > 0; --i) std::swap(perm[i], perm[g.below(static_cast<uint64_t>(i + 1))]);
       for (int64_t b0 = 0; b0 < ns; b0 += bs) {
         int64_t n = std::min(bs, ns - b0);
-        Tensor idx = Tensor::from_indices(std::vector<int64_t>(perm.begin() + b0, perm.begin() + b0 + n), Shape{n});
+        Tensor idx = Tensor::from_indices(std::vector<int64_t>(perm.begin() + b0, perm.begin() + b0 + n), Shape{n}).to(fs.device());
         Tensor loss = cross_entropy(head_logits(index_select(fs, 0, idx), head, scale), index_select(task.support_y, 0, idx));
         auto gr = grad({loss}, leaves);
         NoGradGuard ng;
@@ -187,9 +187,9 @@ class Conventional final : public Learner {
   AdaptResult adapt_scratch(const Task& task) const {
     AdaptResult r;
     Generator g(cfg_.seed);
-    ParamList p = backbone_.init(g);
+    ParamList p = backbone_.init(g, cfg_.device);
     if (p[p.size() - 2].size(0) != task.ways) {
-      ParamList h = backbone_.init_head(g, task.ways);
+      ParamList h = backbone_.init_head(g, task.ways, cfg_.device);
       p[p.size() - 2] = h[0];
       p[p.size() - 1] = h[1];
     }

@@ -30,7 +30,7 @@ class GradientLearner final : public Learner {
     for (size_t i = first; i < params_.size(); ++i) adapt_idx_.push_back(i);
     if (kind_ == Kind::metasgd)
       for (size_t i : adapt_idx_)
-        lrs_.push_back(Tensor::full(params_[i].shape(), cfg_.inner_lr).set_requires_grad(true));
+        lrs_.push_back(Tensor::full(params_[i].shape(), cfg_.inner_lr, DType::Float32, cfg_.device).set_requires_grad(true));
     opt_ = Adam(outer_leaves(), cfg_.meta_lr);
   }
 

@@ -52,6 +52,7 @@ json LearnerConfig::to_json() const {
   FEWSHOT_CONFIG_FIELDS(X)
 #undef X
   j["bn_mode"] = bn_mode_name(bn_mode);
+  j["device"] = device.str();
   const auto& b = backbone;
   j["backbone"] = {{"kind", b.kind},           {"in_channels", b.in_channels}, {"height", b.height},
                    {"width", b.width},         {"filters", b.filters},         {"blocks", b.blocks},
@@ -66,6 +67,7 @@ LearnerConfig LearnerConfig::from_json(const json& j) {
   if (j.contains(#f)) j.at(#f).get_to(c.f);
   FEWSHOT_CONFIG_FIELDS(X)
 #undef X
+  if (j.contains("device")) c.device = parse_device(j.at("device").get<std::string>());
   if (j.contains("bn_mode")) c.bn_mode = parse_bn_mode(j.at("bn_mode").get<std::string>());
   if (j.contains("backbone")) {
     const json& b = j.at("backbone");
@@ -170,7 +172,7 @@ static LearnerConfig fix_outputs(LearnerConfig c) {
 
 Learner::Learner(LearnerConfig cfg) : cfg_(fix_outputs(std::move(cfg))), backbone_(cfg_.backbone) {
   Generator g(cfg_.seed);
-  params_ = backbone_.init(g);
+  params_ = backbone_.init(g, cfg_.device);
   for (auto& p : params_.tensors) p.set_requires_grad(true);
 }
 
@@ -231,13 +233,7 @@ TrainResult Learner::run_loop(const TrainData& data, TrainHooks& hooks, const st
     if (hooks.checkpoint_path.empty()) return;
     json curve = json::array();
     for (auto& c : res.curve) curve.push_back({c.iteration, c.seconds, c.val_accuracy, c.loss});
-    save(hooks.checkpoint_path);  // params, state, config, iteration
-    // Re-write with the loop's extra metadata (curve, compute seconds) in the same atomic way.
-    NamedTensors f = load_safetensors(hooks.checkpoint_path);
-    json meta = f.metadata;
-    meta["curve"] = curve;
-    meta["compute_seconds"] = compute;
-    save_safetensors(hooks.checkpoint_path, f.items, meta);
+    save(hooks.checkpoint_path, {{"curve", curve}, {"compute_seconds", compute}});
     last_checkpoint_ = hooks.checkpoint_path.string();
   };
   auto add_point = [&] {
@@ -276,12 +272,13 @@ TrainResult Learner::run_loop(const TrainData& data, TrainHooks& hooks, const st
   return res;
 }
 
-void Learner::save(const std::filesystem::path& path) const {
+void Learner::save(const std::filesystem::path& path, const json& extra_metadata) const {
   std::vector<std::pair<std::string, Tensor>> items;
   for (size_t i = 0; i < params_.size(); ++i) items.emplace_back(params_.names[i], params_.tensors[i]);
   for (auto& s : state()) items.push_back(s);
   json meta = {{"format", "fewshot-learner"}, {"method", name()}, {"iteration", iteration_},
                {"config", cfg_.to_json()}};
+  for (auto& [k, v] : extra_metadata.items()) meta[k] = v;
   save_safetensors(path, items, meta);
 }
 

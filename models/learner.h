@@ -36,6 +36,7 @@ struct LearnerConfig {
   BackboneConfig backbone;      // outputs is overwritten with `ways` for classification
   int64_t ways = 5;
   uint64_t seed = 0;
+  Device device = Device::cpu();  // parameters live here; the driver puts tasks on it too
   BNMode bn_mode = BNMode::transductive;  // at test, and for the query pass during meta-training
 
   // Meta-training (maml, fomaml, reptile, anil, metasgd, protonet) or pretraining steps (baseline*).
@@ -50,9 +51,9 @@ struct LearnerConfig {
   double reptile_eps = 1.0;
   // Scratch CNN: Adam from a fresh random init on the support set alone.
   int64_t scratch_steps = 100;
-  double scratch_lr = 1e-3;
+  double scratch_lr = 5e-3;
   int64_t scratch_patience = 10;      // stop after this many steps without a 1e-4 support-loss drop
-  double scratch_min_loss = 1e-3;     // or when the support loss is below this
+  double scratch_min_loss = 1e-2;     // or when the support loss is below this (support fitted)
   // Baseline / Baseline++ (Chen et al. 2019): supervised pretraining, then a new head per task.
   int64_t pretrain_batch = 64;
   double pretrain_lr = 1e-3;          // Adam
@@ -129,7 +130,7 @@ class Learner {
   virtual std::vector<Tensor> outer_direction(const std::vector<Task>& tasks);
 
   // Everything needed to resume or evaluate: parameters, optimizer state, iteration, config.
-  void save(const std::filesystem::path& path) const;
+  void save(const std::filesystem::path& path, const nlohmann::json& extra_metadata = nlohmann::json::object()) const;
   void load(const std::filesystem::path& path);
   int64_t iteration() const { return iteration_; }
 

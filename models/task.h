@@ -17,6 +17,7 @@ struct Task {
   Tensor support_x, support_y, query_x, query_y;
   int64_t ways = 0;
   bool is_regression() const { return ways == 0; }
+  Task to(Device d) const { return {support_x.to(d), support_y.to(d), query_x.to(d), query_y.to(d), ways}; }
 };
 
 // A supervised mini-batch over every meta-train class (for the pretraining baselines).
