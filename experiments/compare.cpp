@@ -170,7 +170,7 @@ void Comparison::execute(const RunJob& job, int threads, bool own_queue) {
       board_.update(line, "train", p.iteration, cfg.iterations, p.loss, last_acc);
     };
     hooks.on_curve = [&](const models::CurvePoint& c) { last_acc = c.val_accuracy; };
-    hooks.val_every = o_.val_every > 0 ? o_.val_every : std::max<int64_t>(1, cfg.iterations / 20);
+    hooks.val_every = o_.val_every > 0 ? o_.val_every : std::max<int64_t>(1, cfg.iterations / 15);
     hooks.stop = &g_stop;
     hooks.time_budget_seconds = o_.time_limit;
     hooks.checkpoint_path = out_ / "runs" / (job.id + ".safetensors");
@@ -338,11 +338,13 @@ void Comparison::print_summary() const {
 }  // namespace
 
 int64_t default_iterations(const std::string& method, const std::string& dataset) {
+  // Measured on the 2-core CPU (bench/README.md): a MAML meta-iteration on MNIST 5-way (meta-batch
+  // 8) takes about 1 s at 1 shot and 1.5 s at 5 shots with one thread, so 200 iterations keep the
+  // default compare near 10 minutes. Larger budgets: --meta-iterations or --time-limit.
   (void)dataset;
-  if (method == "scratch") return 0;              // trained per test task only
-  if (method == "baseline" || method == "baseline++") return 300;
-  if (method == "protonet") return 300;
-  return 150;                                      // maml, fomaml, reptile, anil, metasgd
+  if (method == "scratch") return 0;  // trained on each test task's support set only
+  if (method == "protonet" || method == "baseline" || method == "baseline++") return 500;
+  return 200;  // maml, fomaml, reptile, anil, metasgd
 }
 
 int run_compare(CompareOptions opts, const std::string& command) {

@@ -69,7 +69,7 @@ void CompareCli::add_options(CLI::App* cmd) {
       ->default_str(std::to_string(d.test_episodes));
   cmd->add_option("--val-episodes", o->val_episodes, "Fixed validation tasks for the learning curves")
       ->default_str(std::to_string(d.val_episodes));
-  cmd->add_option("--val-every", o->val_every, "Iterations between validations; 0 = about 20 points per run")
+  cmd->add_option("--val-every", o->val_every, "Iterations between validations; 0 = about 15 points per run")
       ->default_str("0");
   cmd->add_option("--device", o->device, "cpu, cuda, cuda:N, or auto (cuda when a GPU is present)")
       ->default_str(d.device);

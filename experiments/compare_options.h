@@ -20,8 +20,8 @@ struct CompareOptions {
   int64_t meta_iterations = 0;   // 0: each method's default budget for the dataset
   double time_limit = 0;         // wall-clock seconds per method's training; 0: none
   int64_t test_episodes = 600;
-  int64_t val_episodes = 50;     // fixed validation tasks for the learning curves
-  int64_t val_every = 0;         // iterations between validations; 0: about 20 points per run
+  int64_t val_episodes = 30;     // fixed validation tasks for the learning curves
+  int64_t val_every = 0;         // iterations between validations; 0: about 15 points per run
   std::string device = "auto";   // cpu, cuda, cuda:N, auto
   int threads = 0;               // 0: all cores
   std::string out = "results/compare";
