@@ -49,7 +49,8 @@ std::string run_id(const std::string& dataset, int64_t ways, int64_t shots, cons
 struct Setting {
   const PreparedDataset* ds = nullptr;
   int64_t shots = 0;
-  data::EpisodeSet test_episodes, val_episodes;
+  data::EpisodeSet test_episodes;
+  CurveTasks curve;
   models::TrainData train_data;
   std::vector<models::Task> test_tasks;
 };
@@ -250,7 +251,12 @@ int Comparison::run() {
   results_.command = command_;
   auto& c = results_.config;
   c.datasets = o_.datasets, c.ways = o_.ways, c.shots = o_.shots, c.queries = o_.queries, c.methods = o_.methods;
-  c.seeds = o_.seeds, c.meta_iterations = o_.meta_iterations, c.test_episodes = o_.test_episodes;
+  c.seeds = o_.seeds, c.test_episodes = o_.test_episodes;
+  // The budget actually used: the option, else the largest of the methods' defaults.
+  c.meta_iterations = o_.meta_iterations;
+  for (const auto& m : o_.methods)
+    for (const auto& d : o_.datasets)
+      if (o_.meta_iterations == 0) c.meta_iterations = std::max(c.meta_iterations, default_iterations(m, d));
   c.device = device_.str(), c.schedule = o_.schedule, c.threads = threads_, c.target_accuracy = o_.target_accuracy;
   c.bn_mode = o_.bn_mode, c.time_limit_seconds = o_.time_limit;
   c.extra["options"] = o_.to_json();
@@ -280,10 +286,14 @@ int Comparison::run() {
                              o_.test_episodes, o_.val_episodes));
       s.test_episodes = data::make_test_episodes(ds.split, o_.ways, shots, o_.queries, o_.test_episodes,
                                                  kTestEpisodeSeed);
-      s.val_episodes = make_val_episodes(ds, o_.ways, shots, o_.queries, o_.val_episodes, kValEpisodeSeed);
+      s.curve = make_curve_tasks(ds, o_.ways, shots, o_.queries, o_.val_episodes, kValEpisodeSeed);
+      {
+        std::lock_guard lock(results_mutex_);
+        results_.config.extra["learning_curves_on"][ds.name] = s.curve.description;
+      }
       fs::create_directories(out_ / "episodes");
       s.test_episodes.save(out_ / "episodes" / (sanitize(fmt::format("{}-{}w{}s-test", ds.name, o_.ways, shots)) + ".json"));
-      s.train_data = make_train_data(ds, o_.ways, shots, o_.queries, s.val_episodes, device_);
+      s.train_data = make_train_data(ds, o_.ways, shots, o_.queries, s.curve, device_);
       for (const auto& e : s.test_episodes.episodes)
         s.test_tasks.push_back(make_task(e, *ds.test, ds.train->norm, device_));
       backend_for(device_).synchronize();  // the tasks are on the device before other streams read them

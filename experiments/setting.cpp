@@ -79,14 +79,31 @@ models::Task make_task(const data::Episode& e, const data::Dataset& pool, const 
   return t;
 }
 
-data::EpisodeSet make_val_episodes(const PreparedDataset& ds, int64_t ways, int64_t shots, int64_t queries,
-                                   int64_t count, uint64_t seed) {
-  auto side = ds.split.meta_val.empty() ? data::SplitSide::meta_train : data::SplitSide::meta_val;
-  return data::make_test_episodes(ds.split, ways, shots, queries, count, seed, side);
+CurveTasks make_curve_tasks(const PreparedDataset& ds, int64_t ways, int64_t shots, int64_t queries, int64_t count,
+                            uint64_t seed) {
+  CurveTasks c;
+  if (!ds.split.meta_val.empty()) {
+    c.episodes = data::make_test_episodes(ds.split, ways, shots, queries, count, seed, data::SplitSide::meta_val);
+    c.pool = ds.train.get();
+    c.description = "meta-val classes";
+    return c;
+  }
+  data::FewShotSplit curve = ds.split;
+  auto by_label = ds.test->train.indices_by_class();  // pool indices: the training file comes first
+  curve.meta_val = curve.meta_test;
+  for (auto& cls : curve.meta_val) {
+    check<ValueError>(cls.label >= 0 && cls.label < static_cast<int32_t>(by_label.size()),
+                      "{}: class {} has no images in the training file for the learning curves", ds.name, cls.name);
+    cls.indices = by_label[cls.label];
+  }
+  c.episodes = data::make_test_episodes(curve, ways, shots, queries, count, seed, data::SplitSide::meta_val);
+  c.pool = ds.test.get();
+  c.description = "meta-test classes, training-file images (no test episode uses them; the split has no meta-val)";
+  return c;
 }
 
 models::TrainData make_train_data(const PreparedDataset& ds, int64_t ways, int64_t shots, int64_t queries,
-                                  const data::EpisodeSet& val_episodes, Device device) {
+                                  const CurveTasks& curve, Device device) {
   models::TrainData td;
   auto train = ds.train;
   auto split = std::make_shared<data::FewShotSplit>(ds.split);
@@ -97,7 +114,7 @@ models::TrainData make_train_data(const PreparedDataset& ds, int64_t ways, int64
     data::Episode e = data::sample_episode(*split, data::SplitSide::meta_train, ways, shots, queries, rng);
     return make_task(e, *train, train->norm, device);
   };
-  for (const auto& e : val_episodes.episodes) td.val_tasks.push_back(make_task(e, *train, train->norm, device));
+  for (const auto& e : curve.episodes.episodes) td.val_tasks.push_back(make_task(e, *curve.pool, train->norm, device));
   // Supervised batches over every meta-train class (Baseline / Baseline++ pretraining).
   auto flat = std::make_shared<data::LabeledImages>(data::side_images(*split, data::SplitSide::meta_train));
   td.num_classes = static_cast<int64_t>(split->meta_train.size());

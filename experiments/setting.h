@@ -34,13 +34,22 @@ void check_feasible(const PreparedDataset& ds, int64_t ways, int64_t shots, int6
 models::Task make_task(const data::Episode& e, const data::Dataset& pool, const data::Normalization& norm,
                        Device device);
 
-// TrainData for one (dataset, ways, shots, queries): fresh meta-train episodes per call, fixed
-// validation tasks, and supervised batches over all meta-train classes (for the baselines).
-models::TrainData make_train_data(const PreparedDataset& ds, int64_t ways, int64_t shots, int64_t queries,
-                                  const data::EpisodeSet& val_episodes, Device device);
+// The tasks the learning curves are measured on ("validation accuracy"): new classes, never the
+// meta-train ones. From the split's meta-val classes when it has them (Omniglot, folders); the
+// 10-class datasets have none, so there the curves use the meta-test classes, but only images of
+// the dataset's training file, which no test episode uses. Nothing is selected on these curves
+// (no early stopping), so they measure progress on new classes without touching the test tasks.
+struct CurveTasks {
+  data::EpisodeSet episodes;
+  const data::Dataset* pool = nullptr;  // where their images are
+  std::string description;
+};
+CurveTasks make_curve_tasks(const PreparedDataset& ds, int64_t ways, int64_t shots, int64_t queries, int64_t count,
+                            uint64_t seed);
 
-// The validation episodes are drawn from meta-val when the split has one, else from meta-train.
-data::EpisodeSet make_val_episodes(const PreparedDataset& ds, int64_t ways, int64_t shots, int64_t queries,
-                                   int64_t count, uint64_t seed);
+// TrainData for one (dataset, ways, shots, queries): fresh meta-train episodes per call, the fixed
+// curve tasks, and supervised batches over all meta-train classes (for the baselines).
+models::TrainData make_train_data(const PreparedDataset& ds, int64_t ways, int64_t shots, int64_t queries,
+                                  const CurveTasks& curve, Device device);
 
 }  // namespace fewshot
