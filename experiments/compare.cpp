@@ -2,7 +2,9 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <atomic>
+#include <tuple>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -335,14 +337,25 @@ int Comparison::run() {
 }
 
 void Comparison::print_summary() const {
+  // In the order of the options: dataset, shots, method, seed.
+  auto rank = [&](const report::Run& r) {
+    auto pos = [](const auto& list, const auto& v) {
+      return std::find(list.begin(), list.end(), v) - list.begin();
+    };
+    size_t d = 0;
+    while (d < datasets_.size() && datasets_[d].name != r.dataset) ++d;
+    return std::make_tuple(d, pos(o_.shots, r.shots), pos(o_.methods, r.method), r.seed);
+  };
+  std::vector<const report::Run*> runs;
+  for (const auto& r : results_.runs)
+    if (r.status == "finished" && r.test) runs.push_back(&r);
+  std::sort(runs.begin(), runs.end(), [&](auto* a, auto* b) { return rank(*a) < rank(*b); });
   std::cout << fmt::format("\n{:<28} {:>6} {:<11} {:>17} {:>10} {:>12}\n", "dataset", "shots", "method",
                            "accuracy", "training", "adapt/task");
-  for (const auto& r : results_.runs) {
-    if (r.status != "finished" || !r.test) continue;
-    std::cout << fmt::format("{:<28} {:>6} {:<11} {:>8.1f}% ± {:>4.1f}% {:>10} {:>9.1f} ms\n", r.dataset, r.shots,
-                             r.method, 100 * r.test->mean, 100 * r.test->ci95, format_duration(r.train.wall_seconds),
-                             1000 * r.test->adapt_seconds_mean);
-  }
+  for (const auto* r : runs)
+    std::cout << fmt::format("{:<28} {:>6} {:<11} {:>8.1f}% ± {:>4.1f}% {:>10} {:>9.1f} ms\n", r->dataset, r->shots,
+                             r->method, 100 * r->test->mean, 100 * r->test->ci95, format_duration(r->train.wall_seconds),
+                             1000 * r->test->adapt_seconds_mean);
 }
 
 }  // namespace
