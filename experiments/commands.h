@@ -10,5 +10,7 @@ void register_demo_command(CLI::App& app);
 void register_data_command(CLI::App& app);
 // `fewshot report DIR`: rebuild the charts, report.md and report.html from DIR/results.json.
 void register_report_command(CLI::App& app);
+// `fewshot compare`: the comparison itself (cmd_compare.cpp); argv is recorded for reproduction.
+void register_compare_command(CLI::App& app, int argc, char** argv);
 
 }  // namespace fewshot

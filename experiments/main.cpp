@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   fewshot::register_demo_command(app);
   fewshot::register_data_command(app);
+  fewshot::register_compare_command(app, argc, argv);
   fewshot::register_report_command(app);
   try {
     app.parse(argc, argv);

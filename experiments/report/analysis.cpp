@@ -34,9 +34,9 @@ std::int64_t steps_to_plateau(const MethodResult& m, double tol) {
   for (std::size_t s = 0; s < a.size(); ++s) {
     bool stays = true;
     for (std::size_t k = s; k < a.size(); ++k) stays = stays && a[k] >= final_acc - tol;
-    if (stays) return static_cast<std::int64_t>(s);
+    if (stays) return m.accuracy_steps[s];
   }
-  return static_cast<std::int64_t>(a.size() - 1);
+  return m.accuracy_steps.back();
 }
 
 // "plateau at step 3", or a note that the steps count is all we know.
@@ -319,6 +319,12 @@ Analysis analyze(const Results& r, const ReportOptions& o) {
         const double n = static_cast<double>(m.runs.size());
         m.train_seconds /= n, m.compute_seconds /= n, m.adapt_seconds /= n;
         for (double& x : m.accuracy_by_step) x /= static_cast<double>(with_steps);
+        // Step numbers of the per-step accuracies: the runs' own, else 0, 1, 2, ...
+        m.accuracy_steps = first.test->accuracy_steps;
+        if (m.accuracy_steps.size() != m.accuracy_by_step.size()) {
+          m.accuracy_steps.resize(m.accuracy_by_step.size());
+          for (std::size_t k = 0; k < m.accuracy_steps.size(); ++k) m.accuracy_steps[k] = static_cast<std::int64_t>(k);
+        }
         if (all_reached && !ttt.empty()) m.time_to_target = mean(ttt);
         if (m.runs.size() == 1) {
           m.accuracy = first.test->mean;

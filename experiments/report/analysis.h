@@ -33,6 +33,7 @@ struct MethodResult {
   double adapt_seconds = 0;            // mean over seeds of test.adapt_seconds_mean
   std::int64_t adapt_steps = 0;        // of the first seed
   std::vector<double> accuracy_by_step;  // mean over the seeds that have it (all the same length)
+  std::vector<std::int64_t> accuracy_steps;  // step count of each entry (0, 1, 2, ... when the runs gave none)
   // Seconds of training until validation accuracy first reached the target, mean over seeds; nullopt
   // when any seed did not reach it. For a method with no training phase (train.iterations == 0) it is
   // the per-task adaptation time when its test accuracy reaches the target.

@@ -291,8 +291,9 @@ std::optional<Chart> accuracy_vs_steps(const Analysis& a, const std::string& d, 
     if (!m || m->accuracy_by_step.empty()) continue;
     ways = m->ways;
     std::string rows;
-    for (std::size_t s = 0; s < m->accuracy_by_step.size(); ++s) rows += fmt::format("{} {}\n", s, num(100 * m->accuracy_by_step[s]));
-    max_steps = std::max(max_steps, m->accuracy_by_step.size() - 1);
+    for (std::size_t s = 0; s < m->accuracy_by_step.size(); ++s)
+      rows += fmt::format("{} {}\n", m->accuracy_steps[s], num(100 * m->accuracy_by_step[s]));
+    max_steps = std::max(max_steps, static_cast<std::size_t>(m->accuracy_steps.back()));
     c.data += datablock(fmt::format("s{}", mi), rows);
     plots.push_back(fmt::format("$s{} using 1:2 with linespoints {} pt 7 ps 0.8 title {}", mi, line_style(a, *m),
                                 quote(m->method + (m->family == "meta" ? " (meta)" : " (conventional)"))));

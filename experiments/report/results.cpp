@@ -226,7 +226,12 @@ Run run_from_json(const json& j, const Where& w) {
     ti.adapt_steps = t.integer("adapt_steps");
     if (const json* s = t.optional("accuracy_by_step"))
       ti.accuracy_by_step = as_list(*s, tw.at("accuracy_by_step"), as_fraction);
+    if (const json* s = t.optional("accuracy_steps"))
+      ti.accuracy_steps = as_list(*s, tw.at("accuracy_steps"), [](const json& e, const Where& ew) { return as_integer(e, ew); });
     t.finish();
+    if (!ti.accuracy_steps.empty() && ti.accuracy_steps.size() != ti.accuracy_by_step.size())
+      tw.at("accuracy_steps").fail(fmt::format("has {} entries but accuracy_by_step has {}", ti.accuracy_steps.size(),
+                                               ti.accuracy_by_step.size()));
     if (static_cast<std::size_t>(ti.episodes) != ti.accuracies.size())
       tw.at("accuracies").fail(fmt::format("has {} entries but test.episodes is {}", ti.accuracies.size(), ti.episodes));
     r.test = std::move(ti);
@@ -314,6 +319,7 @@ json results_to_json(const Results& r) {
       jr["test"] = {{"episodes", t.episodes}, {"accuracies", t.accuracies}, {"mean", t.mean}, {"ci95", t.ci95},
                     {"adapt_seconds_mean", t.adapt_seconds_mean}, {"adapt_steps", t.adapt_steps},
                     {"accuracy_by_step", t.accuracy_by_step}};
+      if (!t.accuracy_steps.empty()) jr["test"]["accuracy_steps"] = t.accuracy_steps;
     }
     runs.push_back(std::move(jr));
   }

@@ -40,7 +40,8 @@ struct TestInfo {
   double ci95 = 0;  // 1.96 * std / sqrt(n)
   double adapt_seconds_mean = 0;
   std::int64_t adapt_steps = 0;
-  std::vector<double> accuracy_by_step;  // after 0, 1, 2, ... adaptation steps; may be empty
+  std::vector<double> accuracy_by_step;  // after 0, 1, 2, ... adaptation steps (or accuracy_steps); may be empty
+  std::vector<std::int64_t> accuracy_steps;  // the step count of each accuracy_by_step entry; empty: 0, 1, 2, ...
 };
 
 struct Run {
