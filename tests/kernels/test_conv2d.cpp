@@ -12,6 +12,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "tests/kernels/random_values.h"
 #include "kernels/cpu/conv2d.h"
 #include "tests/kernels/conv_reference.h"
 
@@ -20,14 +21,7 @@ namespace ref = fewshot::cpu::reference;
 
 namespace {
 
-template <typename T>
-std::vector<T> random_vec(std::size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> dist(-1.0, 1.0);
-  std::vector<T> v(n);
-  for (auto& x : v) x = T(dist(rng));
-  return v;
-}
+using fewshot::cpu::testing::random_vec;
 
 struct Case {
   int64_t N, C, H, W, OC, KH, KW, sh, sw, ph, pw, groups;

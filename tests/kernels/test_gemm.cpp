@@ -12,6 +12,7 @@
 
 #include <cstring>
 
+#include "tests/kernels/random_values.h"
 #include "kernels/cpu/gemm.h"
 
 using fewshot::cpu::gemm;
@@ -19,14 +20,7 @@ using fewshot::cpu::gemm_batched;
 
 namespace {
 
-template <typename T>
-std::vector<T> random_vec(std::size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> dist(-1.0, 1.0);
-  std::vector<T> v(n);
-  for (auto& x : v) x = T(dist(rng));
-  return v;
-}
+using fewshot::cpu::testing::random_vec;
 
 // Reference: C = alpha * op(A) * op(B) + beta * C in double; beta == 0 ignores C.
 template <typename T>
