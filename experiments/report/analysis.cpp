@@ -76,6 +76,14 @@ std::string join_shots(const std::vector<std::int64_t>& shots) {
   return s;
 }
 
+// The claim's verdict over every dataset or setting it was checked at, and its one-line summary.
+void conclude(ClaimCheck& c, const std::vector<Verdict>& vs, const std::string& unit) {
+  c.verdict = combine(vs);
+  c.summary = c.verdict == Verdict::supported       ? "Supported at every " + unit + " tested."
+              : c.verdict == Verdict::not_supported ? "Not supported at one or more " + unit + "s (below)."
+                                                    : "No " + unit + " gave a testable comparison (below).";
+}
+
 ClaimCheck check_speed(const Analysis& a, const ReportOptions& o) {
   ClaimCheck c;
   c.title = fmt::format("Meta-learning reaches the target accuracy ({}) in much less time (at least {}× less) "
@@ -130,10 +138,7 @@ ClaimCheck check_speed(const Analysis& a, const ReportOptions& o) {
     c.evidence.push_back(fmt::format("{}, 5-shot: {} → {} ({})", d, both, to_string(v), why));
     vs.push_back(v);
   }
-  c.verdict = combine(vs);
-  c.summary = c.verdict == Verdict::supported       ? "Supported at every dataset tested."
-              : c.verdict == Verdict::not_supported ? "Not supported at one or more datasets (below)."
-                                                    : "No dataset gave a testable comparison (below).";
+  conclude(c, vs, "dataset");
   return c;
 }
 
@@ -177,10 +182,7 @@ ClaimCheck check_one_shot(const Analysis& a, const ReportOptions& o) {
                                      well_above ? "well above chance" : "not well above chance", to_string(v)));
     vs.push_back(v);
   }
-  c.verdict = combine(vs);
-  c.summary = c.verdict == Verdict::supported       ? "Supported at every dataset tested."
-              : c.verdict == Verdict::not_supported ? "Not supported at one or more datasets (below)."
-                                                    : "No dataset gave a testable comparison (below).";
+  conclude(c, vs, "dataset");
   return c;
 }
 
@@ -237,10 +239,7 @@ ClaimCheck check_adaptation(const Analysis& a, const ReportOptions& o) {
                                        conv_text, to_string(v), why));
       vs.push_back(v);
     }
-  c.verdict = combine(vs);
-  c.summary = c.verdict == Verdict::supported       ? "Supported at every setting tested."
-              : c.verdict == Verdict::not_supported ? "Not supported at one or more settings (below)."
-                                                    : "No setting gave a testable comparison (below).";
+  conclude(c, vs, "setting");
   return c;
 }
 
