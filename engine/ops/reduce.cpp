@@ -100,8 +100,9 @@ std::pair<Tensor, Tensor> max(const Tensor& x, int dim, bool keepdim) {
   Tensor values = Tensor::empty(kept, x.dtype(), x.device());
   Tensor indices = Tensor::empty(kept, DType::Int64, x.device());
   if (values.numel()) backend_for(x).max_dim(x, values, indices, outer, R, inner);
-  // The value is a gather at the argmax, so its gradient is the scatter: gather's own derivative.
-  Tensor v = gather(x, d, indices);
+  // When a gradient is wanted, the value is recomputed as a gather at the argmax, so its gradient
+  // is the scatter (gather's own derivative); otherwise the kernel's values are the result.
+  Tensor v = grad_mode_enabled() && x.requires_grad() ? gather(x, d, indices) : values;
   if (!keepdim) {
     Shape s = reduced_shape(x.shape(), {d}, false);
     return {reshape(v, s), reshape(indices, s)};
