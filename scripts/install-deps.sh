@@ -16,6 +16,7 @@ packages=(
   libgnuplot-iostream-dev libboost-iostreams-dev libboost-filesystem-dev gnuplot-nox  # charts (experiments/report links Boost.Iostreams + Filesystem)
   libbenchmark-dev      # bench/
   libopenblas-dev       # reference sgemm in bench/ (never linked into the engine)
+  libboost-context-dev  # tests/cuda_emulator: runs the CUDA kernels on the CPU as fibers
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -36,14 +36,20 @@ inline unsigned grid_for(int64_t n, int block = kBlock) {
   return static_cast<unsigned>(g);
 }
 
-#ifdef __CUDACC__
+// Device code below is compiled by nvcc, or as plain C++ against the CUDA emulator's runtime
+// (tests/cuda_emulator), which runs the same kernels on the CPU in CI.
+#if defined(__CUDACC__) || defined(FEWSHOT_CUDA_EMULATOR)
 // kernel<<<grid, block, smem, stream>>>(args...), then the launch check (and, with
 // FEWSHOT_CUDA_SYNC=1, a synchronize so faults name this op). Empty grids launch nothing.
 template <typename... KArgs, typename... Args>
 void launch(const char* op, void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
             Args&&... args) {
   if (grid.x == 0 || grid.y == 0 || grid.z == 0) return;
+#ifdef FEWSHOT_CUDA_EMULATOR
+  ::fewshot::cuda_emulator::launch(grid, block, smem, stream, [&] { kernel(static_cast<KArgs>(args)...); });
+#else
   kernel<<<grid, block, smem, stream>>>(static_cast<KArgs>(args)...);
+#endif
   FEWSHOT_CUDA_CHECK(op, cudaGetLastError());
   if (sync_after_launch()) FEWSHOT_CUDA_CHECK(op, cudaStreamSynchronize(stream));
 }

@@ -10,6 +10,9 @@
 #ifdef FEWSHOT_WITH_CUDA
 #include "kernels/cuda/cuda_backend.h"
 #endif
+#ifdef FEWSHOT_CUDA_EMULATOR
+#include <cuda_runtime.h>  // tests/cuda_emulator's: fewshot::cuda_emulator::counters()
+#endif
 
 int main(int argc, char** argv) {
   bool listing = false;  // listing the tests needs no device
@@ -24,5 +27,13 @@ int main(int argc, char** argv) {
     return 77;
   }
   doctest::Context context(argc, argv);
-  return context.run();
+  int rc = context.run();
+#ifdef FEWSHOT_CUDA_EMULATOR
+  // Proof that the kernels really ran (on the CPU, through tests/cuda_emulator).
+  auto n = fewshot::cuda_emulator::counters();
+  std::printf("CUDA emulator: %lld kernel launches, %lld blocks, %lld threads, %lld block barriers\n",
+              static_cast<long long>(n.launches), static_cast<long long>(n.blocks), static_cast<long long>(n.threads),
+              static_cast<long long>(n.barriers));
+#endif
+  return rc;
 }
