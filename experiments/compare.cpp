@@ -94,6 +94,7 @@ models::LearnerConfig Comparison::learner_config(const std::string& method, cons
   const data::Dataset& d = *s.ds->train;
   cfg.ways = o_.ways;
   cfg.seed = static_cast<uint64_t>(seed);
+  cfg.device = device_;  // parameters live where the tasks are
   cfg.bn_mode = models::parse_bn_mode(o_.bn_mode);
   cfg.backbone = models::BackboneConfig::conv4_for(d.channels(), d.height(), d.width(), o_.ways);
   cfg.iterations = o_.meta_iterations > 0 ? o_.meta_iterations : default_iterations(method, s.ds->name);
