@@ -25,9 +25,9 @@ inline fs::path scratch_dir(const std::string& name) {
   return p;
 }
 
-// Runs `fewshot ARGS` synchronously.
-inline CommandResult run_fewshot(const std::string& args, const fs::path& log) {
-  std::string cmd = std::string("'") + FEWSHOT_BINARY + "' " + args + " > '" + log.string() + "' 2>&1";
+// Runs `BINARY ARGS` synchronously (BINARY: `fewshot`, or the CUDA emulator's build of it).
+inline CommandResult run_program(const std::string& binary, const std::string& args, const fs::path& log) {
+  std::string cmd = "'" + binary + "' " + args + " > '" + log.string() + "' 2>&1";
   int status = std::system(cmd.c_str());
   CommandResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -37,6 +37,13 @@ inline CommandResult run_fewshot(const std::string& args, const fs::path& log) {
   r.output = ss.str();
   return r;
 }
+
+#ifdef FEWSHOT_BINARY
+// Runs `fewshot ARGS` synchronously.
+inline CommandResult run_fewshot(const std::string& args, const fs::path& log) {
+  return run_program(FEWSHOT_BINARY, args, log);
+}
+#endif
 
 inline nlohmann::json read_json(const fs::path& p) {
   std::ifstream f(p);
