@@ -68,6 +68,8 @@ else
 fi
 
 echo "== benchmarks ($(elapsed))"
+# FP32 on FMA units on both sides: no TF32 tensor cores in cuBLAS or in any cuDNN algorithm.
+export NVIDIA_TF32_OVERRIDE=0
 if [ -x "$BUILD/bench/bench_cuda_gemm" ]; then
   timeout 60 "$BUILD/bench/bench_cuda_gemm" $QUICK 2>&1 | tee "$LOG/bench_gemm.txt"
   STATUS[bench_gemm]=$([ "${PIPESTATUS[0]}" = 0 ] && echo ok || echo FAIL)
