@@ -30,35 +30,59 @@ Geo32 geo32(const ConvGeometry& g) {
           static_cast<int>(g.OC / g.groups), static_cast<int>(g.OH), static_cast<int>(g.OW)};
 }
 
+// The pieces every loader below is made of.
+template <typename T> __device__ inline void zero4(T (&v)[4]) {
+#pragma unroll
+  for (int j = 0; j < 4; ++j) v[j] = T(0);
+}
+
+// A filter tap: GEMM index kk = (ch * KH + kh) * KW + kw, where ch is an input channel (forward,
+// weight grad) or an output channel (input grad).
+struct Tap {
+  int ch, kh, kw;
+};
+__device__ inline Tap tap_of(int kk, const Geo32& g) {
+  const int KK = g.KH * g.KW, ch = kk / KK, rem = kk - ch * KK, kh = rem / g.KW;
+  return {ch, kh, rem - kh * g.KW};
+}
+
+// A pixel (img, y, x) of a rows x cols image, from its flat index; next() walks in memory order.
+// Decomposed once per load4, then stepped: 64-bit division is slow on a GPU, 32-bit is not free.
+struct Pixel {
+  int img, y, x;
+  __device__ Pixel(int flat, int rows, int cols) {
+    const int plane = rows * cols;
+    img = flat / plane;
+    const int q = flat - img * plane;
+    y = q / cols;
+    x = q - y * cols;
+  }
+  __device__ void next(int rows, int cols) {
+    if (++x == cols) {
+      x = 0;
+      if (++y == rows) y = 0, ++img;
+    }
+  }
+};
+
+// x[img, z*Cg + c, h, w] of group z, 0 in the padding.
+template <typename T> __device__ inline T input_at(const T* x, const Geo32& g, int64_t z, int img, int c, int h, int w) {
+  if (h < 0 || h >= g.H || w < 0 || w >= g.W) return T(0);
+  return x[((static_cast<int64_t>(img) * g.C + z * g.Cg + c) * g.H + h) * g.W + w];
+}
+
 // Forward B^T: rows are output pixels (img, oh, ow), k is (c, kh, kw); contiguous along pixels.
 template <typename T> struct FwdIm2col {
   const T* x;
   Geo32 g;
   __device__ bool kcontig() const { return false; }
   __device__ void load4(int64_t z, int64_t r, int64_t k, int64_t rows, int64_t kend, T (&v)[4]) const {
-    if (k >= kend) {
+    if (k >= kend) return zero4(v);
+    const Tap t = tap_of(static_cast<int>(k), g);
+    Pixel p(static_cast<int>(r), g.OH, g.OW);
 #pragma unroll
-      for (int j = 0; j < 4; ++j) v[j] = T(0);
-      return;
-    }
-    const int kk = static_cast<int>(k), KK = g.KH * g.KW;
-    const int c = kk / KK, rem = kk - c * KK, kh = rem / g.KW, kw = rem - kh * g.KW;
-    int n = static_cast<int>(r), ohw = g.OH * g.OW;
-    int img = n / ohw, q = n - img * ohw, oh = q / g.OW, ow = q - oh * g.OW;
-#pragma unroll
-    for (int j = 0; j < 4; ++j) {
-      T val = T(0);
-      if (r + j < rows) {
-        int h = oh * g.sh - g.ph + kh, w = ow * g.sw - g.pw + kw;
-        if (h >= 0 && h < g.H && w >= 0 && w < g.W)
-          val = x[((static_cast<int64_t>(img) * g.C + z * g.Cg + c) * g.H + h) * g.W + w];
-      }
-      v[j] = val;
-      if (++ow == g.OW) {  // next pixel
-        ow = 0;
-        if (++oh == g.OH) oh = 0, ++img;
-      }
-    }
+    for (int j = 0; j < 4; ++j, p.next(g.OH, g.OW))
+      v[j] = r + j < rows ? input_at(x, g, z, p.img, t.ch, p.y * g.sh - g.ph + t.kh, p.x * g.sw - g.pw + t.kw) : T(0);
   }
 };
 
@@ -93,36 +117,26 @@ template <typename T> struct IgWeights {
 };
 
 // Input grad B^T: rows are input pixels (img, h, w), k is (oc, kh, kw); contiguous along pixels.
+// Pixel (h, w) receives gy[oh, ow] through tap (kh, kw) when h = oh*s - pad + kh, i.e. when
+// (h + pad - kh) is a non-negative multiple of s whose quotient is inside the output.
 template <typename T> struct IgGather {
   const T* gy;
   Geo32 g;
   __device__ bool kcontig() const { return false; }
   __device__ void load4(int64_t z, int64_t r, int64_t k, int64_t rows, int64_t kend, T (&v)[4]) const {
-    if (k >= kend) {
+    if (k >= kend) return zero4(v);
+    const Tap t = tap_of(static_cast<int>(k), g);
+    Pixel p(static_cast<int>(r), g.H, g.W);
 #pragma unroll
-      for (int j = 0; j < 4; ++j) v[j] = T(0);
-      return;
-    }
-    const int kk = static_cast<int>(k), KK = g.KH * g.KW;
-    const int oc = kk / KK, rem = kk - oc * KK, kh = rem / g.KW, kw = rem - kh * g.KW;
-    int n = static_cast<int>(r), hw = g.H * g.W;
-    int img = n / hw, q = n - img * hw, h = q / g.W, w = q - h * g.W;
-#pragma unroll
-    for (int j = 0; j < 4; ++j) {
+    for (int j = 0; j < 4; ++j, p.next(g.H, g.W)) {
       T val = T(0);
-      if (r + j < rows) {
-        int th = h + g.ph - kh, tw = w + g.pw - kw;
-        if (th >= 0 && tw >= 0) {
-          int oh = th / g.sh, ow = tw / g.sw;
-          if (oh * g.sh == th && ow * g.sw == tw && oh < g.OH && ow < g.OW)
-            val = gy[((static_cast<int64_t>(img) * g.OC + z * g.OCg + oc) * g.OH + oh) * g.OW + ow];
-        }
+      const int th = p.y + g.ph - t.kh, tw = p.x + g.pw - t.kw;
+      if (r + j < rows && th >= 0 && tw >= 0) {
+        const int oh = th / g.sh, ow = tw / g.sw;
+        if (oh * g.sh == th && ow * g.sw == tw && oh < g.OH && ow < g.OW)
+          val = gy[((static_cast<int64_t>(p.img) * g.OC + z * g.OCg + t.ch) * g.OH + oh) * g.OW + ow];
       }
       v[j] = val;
-      if (++w == g.W) {
-        w = 0;
-        if (++h == g.H) h = 0, ++img;
-      }
     }
   }
 };
@@ -144,14 +158,12 @@ template <typename T> struct WgGrad {
   Geo32 g;
   __device__ bool kcontig() const { return true; }
   __device__ void load4(int64_t z, int64_t r, int64_t k, int64_t rows, int64_t kend, T (&v)[4]) const {
+    if (r >= rows) return zero4(v);
     const int ohw = g.OH * g.OW;
     int kk = static_cast<int>(k), img = kk / ohw, p = kk - img * ohw;
 #pragma unroll
     for (int j = 0; j < 4; ++j) {
-      T val = T(0);
-      if (r < rows && k + j < kend)
-        val = gy[(static_cast<int64_t>(img) * g.OC + z * g.OCg + r) * ohw + p];
-      v[j] = val;
+      v[j] = k + j < kend ? gy[(static_cast<int64_t>(img) * g.OC + z * g.OCg + r) * ohw + p] : T(0);
       if (++p == ohw) p = 0, ++img;
     }
   }
@@ -163,29 +175,12 @@ template <typename T> struct WgIm2col {
   Geo32 g;
   __device__ bool kcontig() const { return true; }
   __device__ void load4(int64_t z, int64_t r, int64_t k, int64_t rows, int64_t kend, T (&v)[4]) const {
-    if (r >= rows) {
+    if (r >= rows) return zero4(v);
+    const Tap t = tap_of(static_cast<int>(r), g);
+    Pixel p(static_cast<int>(k), g.OH, g.OW);
 #pragma unroll
-      for (int j = 0; j < 4; ++j) v[j] = T(0);
-      return;
-    }
-    const int KK = g.KH * g.KW, rr = static_cast<int>(r);
-    const int c = rr / KK, rem = rr - c * KK, kh = rem / g.KW, kw = rem - kh * g.KW;
-    const int ohw = g.OH * g.OW;
-    int kk = static_cast<int>(k), img = kk / ohw, p = kk - img * ohw, oh = p / g.OW, ow = p - oh * g.OW;
-#pragma unroll
-    for (int j = 0; j < 4; ++j) {
-      T val = T(0);
-      if (k + j < kend) {
-        int h = oh * g.sh - g.ph + kh, w = ow * g.sw - g.pw + kw;
-        if (h >= 0 && h < g.H && w >= 0 && w < g.W)
-          val = x[((static_cast<int64_t>(img) * g.C + z * g.Cg + c) * g.H + h) * g.W + w];
-      }
-      v[j] = val;
-      if (++ow == g.OW) {
-        ow = 0;
-        if (++oh == g.OH) oh = 0, ++img;
-      }
-    }
+    for (int j = 0; j < 4; ++j, p.next(g.OH, g.OW))
+      v[j] = k + j < kend ? input_at(x, g, z, p.img, t.ch, p.y * g.sh - g.ph + t.kh, p.x * g.sw - g.pw + t.kw) : T(0);
   }
 };
 

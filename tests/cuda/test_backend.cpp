@@ -9,21 +9,10 @@
 
 #include "engine/ops.h"
 #include "kernels/cuda/cuda_backend.h"
+#include "tests/cuda/message_of.h"
 
 using namespace fewshot;
-
-namespace {
-
-template <typename F> std::string message(F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
-
-}  // namespace
+using fewshot::testing::message_of;
 
 TEST_CASE("caching allocator: freed blocks are reused, no cudaMalloc in the steady state") {
   Device dev = Device::cuda(0);
@@ -102,7 +91,7 @@ TEST_CASE("per-thread streams: two threads compute side by side on their own str
 TEST_CASE("error paths: CUDA errors name the op, bad indices throw before any write") {
   Device dev = Device::cuda(0);
   // 4 TiB cannot be allocated: the DeviceError names the allocator and the CUDA error.
-  std::string oom = message([&] { Tensor::empty(Shape{int64_t(1) << 40}, DType::Float32, dev); });
+  std::string oom = message_of([&] { Tensor::empty(Shape{int64_t(1) << 40}, DType::Float32, dev); });
   CHECK(oom.find("cuda: allocator") != std::string::npos);
   CHECK(oom.find("cudaErrorMemoryAllocation") != std::string::npos);
   CHECK_THROWS_AS(Tensor::empty(Shape{int64_t(1) << 40}, DType::Float32, dev), DeviceError);
@@ -112,10 +101,10 @@ TEST_CASE("error paths: CUDA errors name the op, bad indices throw before any wr
   Tensor x = Tensor::ones(Shape{3, 4}, DType::Float32, dev);
   Tensor bad = Tensor::from_indices({0, 4, 1, 1, 2, 2}, Shape{3, 2}, dev);
   CHECK_THROWS_AS(gather(x, 1, bad), ValueError);
-  CHECK(message([&] { gather(x, 1, bad); }) == "gather: index 4 at position 1 is out of range [0, 4)");
+  CHECK(message_of([&] { gather(x, 1, bad); }) == "gather: index 4 at position 1 is out of range [0, 4)");
   CHECK_THROWS_AS(index_select(x, 0, Tensor::from_indices({-1}, Shape{1}, dev)), ValueError);
   CHECK_THROWS_AS(one_hot(Tensor::from_indices({0, 9}, Shape{2}, dev), 3), ValueError);
-  std::string ce = message([&] { cross_entropy(x, Tensor::from_indices({0, 1, 7}, Shape{3}, dev)); });
+  std::string ce = message_of([&] { cross_entropy(x, Tensor::from_indices({0, 1, 7}, Shape{3}, dev)); });
   CHECK(ce.find("cross_entropy: target 7 of row 2") != std::string::npos);
   // Mixed devices are refused by the ops, naming both.
   CHECK_THROWS_AS(add(x, Tensor::ones(Shape{3, 4})), DeviceError);

@@ -8,10 +8,12 @@
 
 #include "engine/core/error.h"
 #include "kernels/cuda/common.cuh"
+#include "tests/cuda/message_of.h"
 
 namespace {
 
 using fewshot::cuda::launch;
+using fewshot::testing::message_of;
 
 // out[blockIdx.x] = sum of in[blockIdx.x * blockDim.x + t] over the block, through shared memory.
 __global__ void block_sums(const double* in, double* out) {
@@ -42,15 +44,6 @@ template <typename T> T* device_alloc(size_t n) {
   T* p = nullptr;
   REQUIRE(cudaMalloc(&p, n * sizeof(T)) == cudaSuccess);
   return p;
-}
-
-template <typename F> std::string message(F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace
@@ -96,14 +89,14 @@ TEST_CASE("emulator: a missing __syncthreads gives a wrong result, as it may on 
 
 TEST_CASE("emulator: divergent barriers and bad launches fail with the op named") {
   int* d = device_alloc<int>(2048);
-  std::string div = message([&] { launch("divergent test op", divergent, dim3(2), dim3(32), 0, nullptr, d); });
+  std::string div = message_of([&] { launch("divergent test op", divergent, dim3(2), dim3(32), 0, nullptr, d); });
   CHECK(div.find("cuda: divergent test op: cudaErrorLaunchFailure") == 0);
   CHECK(div.find("block (0, 0, 0) of grid (2, 1, 1): divergent __syncthreads(): 16 thread(s) returned while 16 wait") !=
         std::string::npos);
-  std::string big = message([&] { launch("too many threads", write_index, dim3(1), dim3(2048), 0, nullptr, d); });
+  std::string big = message_of([&] { launch("too many threads", write_index, dim3(1), dim3(2048), 0, nullptr, d); });
   CHECK(big.find("cuda: too many threads: cudaErrorInvalidConfiguration") == 0);
   CHECK(big.find("block (2048, 1, 1)") != std::string::npos);
-  std::string grid = message([&] { launch("grid y", write_index, dim3(1, 70000), dim3(1), 0, nullptr, d); });
+  std::string grid = message_of([&] { launch("grid y", write_index, dim3(1, 70000), dim3(1), 0, nullptr, d); });
   CHECK(grid.find("cudaErrorInvalidConfiguration") != std::string::npos);
   // The emulator still works afterwards, and every (block, thread) ran exactly once.
   std::vector<int> out(6 * 32, 0);
