@@ -1,5 +1,8 @@
 #include "kernels/cuda/caching_allocator.cuh"
 
+#include <cstdlib>
+#include <cstring>
+
 #include "kernels/cuda/common.cuh"
 
 namespace fewshot::cuda {
@@ -44,10 +47,19 @@ size_t CachingAllocator::round_size(size_t bytes) {
   return up(bytes, 8u << 20);
 }
 
+bool CachingAllocator::caching_disabled() {
+  static const bool off = [] {
+    const char* v = std::getenv("FEWSHOT_CUDA_NO_CACHE");
+    return v && *v && std::strcmp(v, "0") != 0;
+  }();
+  return off;
+}
+
 void* CachingAllocator::allocate(size_t bytes) {
-  size_t size = round_size(bytes);
+  const bool exact = caching_disabled();
+  size_t size = exact ? (bytes ? bytes : 1) : round_size(bytes);
   cudaStream_t stream = stream_of_caller_(device_);
-  {
+  if (!exact) {
     std::lock_guard lock(mutex_);
     auto it = free_.find(Key{stream, size});
     if (it != free_.end() && !it->second.empty()) {
@@ -89,6 +101,13 @@ void CachingAllocator::deallocate(void* ptr, size_t) {
   if (it == live_.end()) return;  // not ours: nothing sane to do in a destructor path
   Block b = it->second;
   live_.erase(it);
+  if (caching_disabled()) {
+    // cudaFree waits for the device, so kernels still using the block finish first. Errors
+    // cannot be thrown from here (a destructor path); the next checked call reports them.
+    stats_.bytes_in_use -= static_cast<int64_t>(b.size);
+    cudaFree(ptr);
+    return;
+  }
   free_[Key{b.stream, b.size}].push_back(ptr);
   stats_.bytes_in_use -= static_cast<int64_t>(b.size);
   stats_.bytes_cached += static_cast<int64_t>(b.size);

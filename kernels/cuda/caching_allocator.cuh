@@ -5,6 +5,10 @@
 // Stream safety: a block is reused only on the stream it was allocated on (stream order then
 // guarantees the earlier kernels are done with it). A tensor used on another stream must be
 // synchronized by the caller before it is freed.
+// FEWSHOT_CUDA_NO_CACHE=1 turns caching off (like PYTORCH_NO_CUDA_MEMORY_CACHING): every tensor
+// gets its own cudaMalloc of exactly its size and is cudaFree'd when released, so that
+// compute-sanitizer (and the CUDA emulator under AddressSanitizer) see an access one element past
+// a tensor's end. Slow; for checking only.
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -35,6 +39,7 @@ class CachingAllocator final : public Allocator {
   void empty_cache();  // cudaFree every cached (free) block
   AllocatorStats stats() const;
   static size_t round_size(size_t bytes);
+  static bool caching_disabled();  // FEWSHOT_CUDA_NO_CACHE is set and not "0"
 
  private:
   struct Key {

@@ -2,6 +2,7 @@
 // optimizers, and error paths (errors name the op; bad indices never write out of bounds).
 #include <doctest/doctest.h>
 
+#include <cstdlib>
 #include <string>
 #include <thread>
 
@@ -26,9 +27,16 @@ TEST_CASE("caching allocator: freed blocks are reused, no cudaMalloc in the stea
   auto before = cuda::allocator_stats(0);
   for (int i = 0; i < 20; ++i) step();
   auto after = cuda::allocator_stats(0);
+  CHECK(after.bytes_in_use == before.bytes_in_use);
+  if (const char* off = std::getenv("FEWSHOT_CUDA_NO_CACHE"); off && std::string(off) != "0") {
+    // Checking mode: one cudaMalloc per tensor, nothing kept.
+    CHECK(after.cuda_mallocs - before.cuda_mallocs >= 60);
+    CHECK(after.reuses == before.reuses);
+    CHECK(after.bytes_cached == 0);
+    return;
+  }
   CHECK(after.cuda_mallocs == before.cuda_mallocs);
   CHECK(after.reuses - before.reuses >= 60);
-  CHECK(after.bytes_in_use == before.bytes_in_use);
   cuda::empty_cache(0);
   CHECK(cuda::allocator_stats(0).bytes_cached == 0);
 }

@@ -367,8 +367,10 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
   auto& m = memory();
   std::lock_guard lock(m.mutex);
   if (bytes > m.capacity - m.in_use) return record(cudaErrorMemoryAllocation);
-  void* p = std::aligned_alloc(256, (std::max<size_t>(bytes, 1) + 255) / 256 * 256);  // cudaMalloc aligns to 256
-  if (p == nullptr) return record(cudaErrorMemoryAllocation);
+  // Exactly `bytes` (256-byte aligned, as cudaMalloc is), so that under AddressSanitizer a kernel
+  // reading past the end of an allocation is reported.
+  void* p = nullptr;
+  if (posix_memalign(&p, 256, std::max<size_t>(bytes, 1)) != 0) return record(cudaErrorMemoryAllocation);
   std::memset(p, 0xA5, bytes);  // garbage, as fresh device memory is: code must not rely on zeros
   m.live[reinterpret_cast<uintptr_t>(p)] = bytes;
   m.in_use += bytes;
