@@ -8,6 +8,7 @@
 
 #include "bench/cuda_bench_common.cuh"
 #include "kernels/cuda/gemm.cuh"
+#include "kernels/cuda/gemm_tiled.cuh"
 
 #define CUBLAS_CHECK(expr)                                                              \
   do {                                                                                  \
@@ -41,6 +42,13 @@ int main(int argc, char** argv) {
     auto ours = [&](cudaStream_t st) {
       fewshot::cuda::gemm_batched<float>(1, false, false, n, n, n, 1.f, A, n, 0, B, n, 0, 0.f, C, n, 0, st);
     };
+    // The same kernel compiled for 1 block per SM (no register cap, no spills; bench/README.md),
+    // called as gemm_batched does.
+    auto ours_1 = [&](cudaStream_t st) {
+      using namespace fewshot::cuda::gemm_detail;
+      DenseOperand<float> a{A, n, 0, true, true}, b{B, n, 0, false, true};
+      run<float, 1>("gemm (1 block/SM)", n, n, n, 1, 1, n, a, b, DenseWriter<float>{C, n, 0, 1.f, 0.f}, st);
+    };
     // Row-major C = A B is column-major C^T = B^T A^T: swap the operands.
     auto ref = [&](cudaStream_t) {
       CUBLAS_CHECK(cublasSgemm(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, B, n, A, n, &zero, R, n));
@@ -60,6 +68,18 @@ int main(int argc, char** argv) {
     std::printf("| %d | %.3f | %.2f | %.3f | %.2f | %.2f |\n", n, t_ours, flops / t_ours / 1e9, t_ref,
                 flops / t_ref / 1e9, t_ref / t_ours);
     std::printf("RESULT sgemm_%d ours_ms=%.4f ref_ms=%.4f ratio=%.3f\n", n, t_ours, t_ref, t_ref / t_ours);
+    BENCH_CHECK(cudaMemsetAsync(C, 0, nn * sizeof(float), s));
+    ours_1(s);
+    BENCH_CHECK(cudaStreamSynchronize(s));
+    std::snprintf(what, sizeof what, "sgemm %d (1 block/SM)", n);
+    if (!bench::validate(what, C, R, nn)) {
+      ok = false;
+      continue;
+    }
+    double t_1 = bench::time_ms(ours_1, reps, s, flush);
+    std::printf("| %d (ours at 1 block/SM) | %.3f | %.2f | %.3f | %.2f | %.2f |\n", n, t_1, flops / t_1 / 1e9, t_ref,
+                flops / t_ref / 1e9, t_ref / t_1);
+    std::printf("RESULT sgemm_%d_1block ours_ms=%.4f ref_ms=%.4f ratio=%.3f\n", n, t_1, t_ref, t_ref / t_1);
     cudaFree(A), cudaFree(B), cudaFree(C), cudaFree(R);
   }
   cublasDestroy(handle);

@@ -118,10 +118,15 @@ __device__ inline void stage(T (&S)[kBK][R], const L& op, int64_t z, int64_t r0,
 // write neighbouring output columns.
 __device__ inline int owned(int i, int t) { return (i / 4) * 64 + t * 4 + (i % 4); }
 
+// Blocks per SM the compiler must leave room for (__launch_bounds__): 2 for float caps a thread at
+// 128 registers, which makes the 128 x 128 float tile spill a little (bench/README.md); whether 1
+// (no spills, half the occupancy) is faster is measured by bench_cuda_gemm on a GPU.
+template <typename T> constexpr int kDefaultMinBlocks = sizeof(T) == 4 ? 2 : 1;
+
 // zs = batch * splits z-slices; slice zz is batch zz / splits, K chunk zz % splits of length
 // k_chunk (a multiple of kBK). Writes through W::store.
-template <typename T, int BM, int BN, class LA, class LB, class W>
-__global__ void __launch_bounds__(kThreads, sizeof(T) == 4 ? 2 : 1)
+template <typename T, int BM, int BN, class LA, class LB, class W, int MinBlocks>
+__global__ void __launch_bounds__(kThreads, MinBlocks)
     gemm_kernel(int64_t M, int64_t N, int64_t K, int64_t zs, int64_t splits, int64_t k_chunk, LA a, LB b, W w) {
   constexpr int TM = BM / 16, TN = BN / 16;
   __shared__ __align__(16) T As[kBK][BM];
@@ -184,7 +189,7 @@ __global__ void split_reduce_kernel(const T* __restrict__ ws, T* __restrict__ ou
 
 // Picks the tile shape (64 or 128 on each side: small M or N waste less of the tile) and
 // launches; grid.z covers batch * splits (capped at 65535, the kernel loops beyond).
-template <typename T, class LA, class LB, class W>
+template <typename T, int MinBlocks = kDefaultMinBlocks<T>, class LA, class LB, class W>
 void run(const char* op, int64_t M, int64_t N, int64_t K, int64_t batch, int64_t splits, int64_t k_chunk, const LA& a,
          const LB& b, const W& w, cudaStream_t s) {
   if (M <= 0 || N <= 0 || batch <= 0) return;
@@ -194,7 +199,7 @@ void run(const char* op, int64_t M, int64_t N, int64_t K, int64_t batch, int64_t
     constexpr int BM = decltype(bm)::value, BN = decltype(bn)::value;
     int64_t gy = (M + BM - 1) / BM;
     dim3 grid(static_cast<unsigned>((N + BN - 1) / BN), static_cast<unsigned>(gy < 65535 ? gy : 65535), gz);
-    launch(op, gemm_kernel<T, BM, BN, LA, LB, W>, grid, kThreads, 0, s, M, N, K, zs, splits, k_chunk, a, b, w);
+    launch(op, gemm_kernel<T, BM, BN, LA, LB, W, MinBlocks>, grid, kThreads, 0, s, M, N, K, zs, splits, k_chunk, a, b, w);
   };
   using S = std::integral_constant<int, 64>;
   using L = std::integral_constant<int, 128>;
