@@ -12,19 +12,15 @@
 // Features at test use the run's BN mode: each batch's own statistics (transductive) or the support
 // set's (support). The pretrained net has no running statistics (our batch_norm keeps none).
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 
 #include "engine/ops.h"
+#include "models/device_timer.h"
 #include "models/learners_impl.h"
 
 namespace fewshot::models::detail {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double secs_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // The steps at which accuracy is recorded: 0, 1, 2, 5, 10, 20, 50, 100, 200, ... up to last.
 std::vector<int64_t> record_schedule(int64_t last) {
@@ -123,7 +119,7 @@ class Conventional final : public Learner {
 
   AdaptResult adapt_head(const Task& task) const {
     AdaptResult r;
-    auto t0 = Clock::now();
+    DeviceTimer t0(cfg_.device);
     Tensor fs, fq;
     {
       NoGradGuard ng;
@@ -139,7 +135,7 @@ class Conventional final : public Learner {
     std::vector<Tensor> bufs;
     for (auto& l : leaves) bufs.push_back(zeros_like(l.detach()));
     const double scale = scale_for(task.ways);
-    double secs = secs_since(t0);
+    double secs = t0.seconds();
 
     int64_t ns = fs.size(0), bs = std::max<int64_t>(1, std::min(cfg_.finetune_batch, ns));
     std::vector<int64_t> sched = record_schedule(cfg_.finetune_epochs);
@@ -159,7 +155,7 @@ class Conventional final : public Learner {
         ++next;
       }
       if (e == cfg_.finetune_epochs) break;
-      auto t1 = Clock::now();
+      DeviceTimer t1(cfg_.device);
       for (int64_t i = 0; i < ns; ++i) perm[i] = i;
       for (int64_t i = ns - 1; i > 0; --i) std::swap(perm[i], perm[g.below(static_cast<uint64_t>(i + 1))]);
       for (int64_t b0 = 0; b0 < ns; b0 += bs) {
@@ -175,7 +171,7 @@ class Conventional final : public Learner {
         }
         ++steps;
       }
-      secs += secs_since(t1);
+      secs += t1.seconds();
     }
     r.accuracy = r.accuracy_by_step.back();
     r.loss = r.loss_by_step.back();
@@ -213,12 +209,12 @@ class Conventional final : public Learner {
         ++next;
       }
       if (s == cfg_.scratch_steps || stopped) break;
-      auto t0 = Clock::now();
+      DeviceTimer t0(cfg_.device);
       Tensor loss = cross_entropy(backbone_.forward(task.support_x, p), task.support_y);
       double lv = loss.item();
       auto gr = grad({loss}, p.tensors);
       opt.step(p.tensors, gr);
-      secs += secs_since(t0);
+      secs += t0.seconds();
       // Early stopping on the support loss (the only data a conventional learner may look at).
       if (lv < best - 1e-4) {
         best = lv;
@@ -240,12 +236,12 @@ class Conventional final : public Learner {
         r.loss_by_step.push_back(loss);
       }
     }
-    auto t0 = Clock::now();
+    DeviceTimer t0(cfg_.device);
     {
       NoGradGuard ng;
       query_forward(backbone_, task, p, cfg_.bn_mode);  // the final prediction, timed as part of adaptation
     }
-    secs += secs_since(t0);
+    secs += t0.seconds();
     r.accuracy = r.accuracy_by_step.back();
     r.loss = r.loss_by_step.back();
     r.seconds = secs;

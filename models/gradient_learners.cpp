@@ -2,16 +2,14 @@
 // 2020: adapt the head only), Meta-SGD (Li et al. 2017: per-parameter inner learning rates learned
 // in the outer loop) and Reptile (Nichol et al. 2018). All share test-time adaptation: plain SGD
 // steps on the support loss from the meta-learned initialization.
-#include <chrono>
 
 #include "engine/ops.h"
+#include "models/device_timer.h"
 #include "models/learners_impl.h"
 
 namespace fewshot::models::detail {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 enum class Kind { maml, fomaml, anil, metasgd, reptile };
 
@@ -51,10 +49,10 @@ class GradientLearner final : public Learner {
     Tensor fs, fq;
     if (kind_ == Kind::anil) {
       NoGradGuard ng;
-      auto t0 = Clock::now();
+      DeviceTimer timer(cfg_.device);
       fs = backbone_.features(task.support_x, fast);
       fq = query_features(backbone_, task, fast, cfg_.bn_mode);
-      secs += std::chrono::duration<double>(Clock::now() - t0).count();
+      secs += timer.seconds();
     }
     auto record = [&](int64_t step) {
       NoGradGuard ng;
@@ -67,7 +65,7 @@ class GradientLearner final : public Learner {
     };
     for (int64_t s = 0; s < cfg_.inner_steps_test; ++s) {
       record(s);
-      auto t0 = Clock::now();
+      DeviceTimer timer(cfg_.device);
       Tensor out = kind_ == Kind::anil ? Backbone::head(fs, fast) : backbone_.forward(task.support_x, fast);
       Tensor loss = task_loss(out, task.support_y, reg);
       auto g = grad({loss}, select(fast, adapt_idx_));
@@ -77,11 +75,11 @@ class GradientLearner final : public Learner {
         Tensor lr_g = kind_ == Kind::metasgd ? mul(lrs_[j].detach(), g[j]) : mul(g[j], cfg_.inner_lr);
         fast[i] = sub(fast[i], lr_g).set_requires_grad(true);
       }
-      secs += std::chrono::duration<double>(Clock::now() - t0).count();
+      secs += timer.seconds();
     }
-    auto t0 = Clock::now();
+    DeviceTimer timer(cfg_.device);
     record(cfg_.inner_steps_test);
-    secs += std::chrono::duration<double>(Clock::now() - t0).count();
+    secs += timer.seconds();
     r.accuracy = r.accuracy_by_step.back();
     r.loss = r.loss_by_step.back();
     r.seconds = secs;

@@ -8,6 +8,7 @@
 
 #include "engine/ops.h"
 #include "models/checkpoint.h"
+#include "models/device_timer.h"
 #include "models/learners_impl.h"
 
 namespace fewshot::models {
@@ -250,9 +251,9 @@ TrainResult Learner::run_loop(const TrainData& data, TrainHooks& hooks, const st
       res.stopped = true;
       break;
     }
-    auto t0 = Clock::now();
+    DeviceTimer timer(cfg_.device);
     double loss = step(iteration_);
-    compute += seconds_since(t0);
+    compute += timer.seconds();
     ++iteration_;
     loss_acc += loss;
     ++loss_n;

@@ -3,9 +3,8 @@
 // the statistics from the support rows only.
 #include "models/protonet.h"
 
-#include <chrono>
-
 #include "engine/ops.h"
+#include "models/device_timer.h"
 #include "models/learners_impl.h"
 
 namespace fewshot::models {
@@ -26,8 +25,6 @@ Tensor proto_logits(const Tensor& query_emb, const Tensor& protos) { return neg(
 namespace detail {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 class ProtoNet final : public Learner {
  public:
@@ -69,10 +66,10 @@ class ProtoNet final : public Learner {
   AdaptResult adapt(const Task& task) const override {
     check(!task.is_regression(), "protonet: classification tasks only");
     NoGradGuard ng;
-    auto t0 = Clock::now();
+    DeviceTimer timer(cfg_.device);
     Tensor lg = logits(task, body_);
     AdaptResult r;
-    r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    r.seconds = timer.seconds();
     r.steps = {0};
     r.accuracy = accuracy(lg, task.query_y);
     r.loss = cross_entropy(lg, task.query_y).item();
