@@ -11,6 +11,7 @@
 
 #include "bench/cuda_bench_common.cuh"
 #include "kernels/cuda/conv2d.cuh"
+#include "kernels/cuda/gemm.cuh"  // set_gemm_pipelining
 
 #define CUDNN_CHECK(expr)                                                                                    \
   do {                                                                                                       \
@@ -140,6 +141,33 @@ int main(int argc, char** argv) {
       double ref_ms[3] = {bench::time_ms(ref_fwd, reps, s, flush), bench::time_ms(ref_data, reps, s, flush),
                           bench::time_ms(ref_filter, reps, s, flush)};
       double flops = 2.0 * N * OC * double(C) * K * K * HW * HW;
+      // The same three convolutions with the GEMM core's pipelined main loop.
+      fewshot::cuda::set_gemm_pipelining(true);
+      for (float* p : {y, gx, gw}) BENCH_CHECK(cudaMemsetAsync(p, 0, (p == gw ? nw : p == y ? ny : nx) * sizeof(float), s));
+      ours_fwd(s), ours_data(s), ours_filter(s);
+      BENCH_CHECK(cudaStreamSynchronize(s));
+      bool good_p = bench::validate("forward (pipelined)", y, y_ref, ny) &
+                    bench::validate("input grad (pipelined)", gx, gx_ref, nx) &
+                    bench::validate("weight grad (pipelined)", gw, gw_ref, nw);
+      double pipe_ms[3] = {0, 0, 0};
+      if (good_p) {
+        pipe_ms[0] = bench::time_ms(ours_fwd, reps, s, flush);
+        pipe_ms[1] = bench::time_ms(ours_data, reps, s, flush);
+        pipe_ms[2] = bench::time_ms(ours_filter, reps, s, flush);
+      } else {
+        ok = false;
+      }
+      fewshot::cuda::set_gemm_pipelining(false);
+      for (int i = 0; i < 3; ++i) {
+        if (!good_p) break;
+        char line[256];
+        std::snprintf(line, sizeof line, "| %d x 64 x %dx%d | %s (pipelined) | %.3f | %.2f | %.3f | %.2f | %.2f |", N, HW,
+                      HW, names[i], pipe_ms[i], flops / pipe_ms[i] / 1e9, ref_ms[i], flops / ref_ms[i] / 1e9,
+                      ref_ms[i] / pipe_ms[i]);
+        rows.push_back(line);
+        std::printf("RESULT conv_%s_pipelined_N%d_%dx%d ours_ms=%.4f ref_ms=%.4f ratio=%.3f\n", names[i], N, HW, HW,
+                    pipe_ms[i], ref_ms[i], ref_ms[i] / pipe_ms[i]);
+      }
       for (int i = 0; i < 3; ++i) {
         char line[256];
         std::snprintf(line, sizeof line, "| %d x 64 x %dx%d | %s | %.3f | %.2f | %.3f | %.2f | %.2f |", N, HW, HW,

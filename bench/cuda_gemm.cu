@@ -80,6 +80,22 @@ int main(int argc, char** argv) {
     std::printf("| %d (ours at 1 block/SM) | %.3f | %.2f | %.3f | %.2f | %.2f |\n", n, t_1, flops / t_1 / 1e9, t_ref,
                 flops / t_ref / 1e9, t_ref / t_1);
     std::printf("RESULT sgemm_%d_1block ours_ms=%.4f ref_ms=%.4f ratio=%.3f\n", n, t_1, t_ref, t_ref / t_1);
+    // The pipelined main loop (double-buffered shared tiles, kernels/cuda/gemm.cuh).
+    fewshot::cuda::set_gemm_pipelining(true);
+    BENCH_CHECK(cudaMemsetAsync(C, 0, nn * sizeof(float), s));
+    ours(s);
+    BENCH_CHECK(cudaStreamSynchronize(s));
+    std::snprintf(what, sizeof what, "sgemm %d (pipelined)", n);
+    bool good = bench::validate(what, C, R, nn);
+    double t_p = good ? bench::time_ms(ours, reps, s, flush) : 0;
+    fewshot::cuda::set_gemm_pipelining(false);
+    if (!good) {
+      ok = false;
+      continue;
+    }
+    std::printf("| %d (ours, pipelined) | %.3f | %.2f | %.3f | %.2f | %.2f |\n", n, t_p, flops / t_p / 1e9, t_ref,
+                flops / t_ref / 1e9, t_ref / t_p);
+    std::printf("RESULT sgemm_%d_pipelined ours_ms=%.4f ref_ms=%.4f ratio=%.3f\n", n, t_p, t_ref, t_ref / t_p);
     cudaFree(A), cudaFree(B), cudaFree(C), cudaFree(R);
   }
   cublasDestroy(handle);

@@ -14,5 +14,10 @@ cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFEWSHOT_CUDA=OFF -DFE
   -DCMAKE_CXX_FLAGS="-fsanitize=address -fno-omit-frame-pointer" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address" >/dev/null
 cmake --build "$BUILD" -j"$(nproc)" --target test_cuda_emulated
 # Leak checking is off: backends and their caches are process-lifetime singletons by design.
-FEWSHOT_CUDA_NO_CACHE=1 ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 "$BUILD/tests/test_cuda_emulated" "$@"
+export FEWSHOT_CUDA_NO_CACHE=1 ASAN_OPTIONS=detect_leaks=0:abort_on_error=0
+"$BUILD/tests/test_cuda_emulated" "$@"
+# The GEMM core's pipelined main loop (kernels/cuda/gemm.cuh) on the GEMM and convolution cases.
+if [ $# -eq 0 ]; then
+  FEWSHOT_CUDA_GEMM_PIPELINE=1 "$BUILD/tests/test_cuda_emulated" -tc="CUDA forward*,CUDA GEMM*,MAML*"
+fi
 echo "emulator-memcheck: clean (AddressSanitizer, FEWSHOT_CUDA_NO_CACHE=1)"

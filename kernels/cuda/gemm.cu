@@ -1,6 +1,10 @@
 // Dense batched GEMM on the shared tiled core (gemm_tiled.cuh). Writes C (or blends with beta).
 #include "kernels/cuda/gemm.cuh"
 
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+
 #include "kernels/cuda/gemm_tiled.cuh"
 
 namespace fewshot::cuda {
@@ -9,7 +13,18 @@ namespace {
 
 bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
 
+std::atomic<bool>& pipelining_flag() {
+  static std::atomic<bool> on = [] {
+    const char* v = std::getenv("FEWSHOT_CUDA_GEMM_PIPELINE");
+    return v != nullptr && std::strcmp(v, "1") == 0;
+  }();
+  return on;
+}
+
 }  // namespace
+
+bool gemm_pipelining() { return pipelining_flag().load(std::memory_order_relaxed); }
+void set_gemm_pipelining(bool on) { pipelining_flag().store(on, std::memory_order_relaxed); }
 
 template <typename T>
 void gemm_batched(int64_t batch, bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,

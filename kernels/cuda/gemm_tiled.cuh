@@ -16,6 +16,7 @@
 #include <type_traits>
 
 #include "kernels/cuda/common.cuh"
+#include "kernels/cuda/gemm.cuh"  // gemm_pipelining()
 
 namespace fewshot::cuda::gemm_detail {
 
@@ -89,29 +90,37 @@ template <typename T> struct SplitWriter {
   }
 };
 
-// Stages a (R x BK) slice of an operand, rows [r0, r0 + R), into S[BK][R] (k-major). Four
-// consecutive elements per load4, along the operand's contiguous dimension so loads coalesce.
-template <int R, typename T, class L>
-__device__ inline void stage(T (&S)[kBK][R], const L& op, int64_t z, int64_t r0, int64_t k0, int64_t rows, int64_t kend) {
-  T v[4];
-  if (op.kcontig()) {
-    // groups: R rows x (BK / 4) chunks along k
-    for (int e = threadIdx.x; e < R * (kBK / 4); e += kThreads) {
-      int r = e / (kBK / 4), kc = (e % (kBK / 4)) * 4;
-      op.load4(z, r0 + r, k0 + kc, rows, kend, v);
+// One thread's share of staging a (R x BK) slice of an operand, rows [r0, r0 + R), into a shared
+// tile S[BK][R] (k-major): at most one group of 4 consecutive elements (R <= 128, so
+// R * BK / 4 <= kThreads), along the operand's contiguous dimension so that loads coalesce.
+// fetch() loads the group into registers, put() stores it; the pipelined kernel fetches the next
+// slice before computing on the current one, so the global loads are in flight meanwhile.
+template <int R, typename T, class L> struct Stager {
+  static_assert(R * kBK / 4 <= kThreads, "one group per thread at most");
+  T v[4] = {};  // (inactive threads never use it; initialized so no compiler must prove that)
+  __device__ static bool active() { return threadIdx.x < R * (kBK / 4); }
+  __device__ void fetch(const L& op, int64_t z, int64_t r0, int64_t k0, int64_t rows, int64_t kend) {
+    const int e = threadIdx.x;
+    if (!active()) return;
+    if (op.kcontig())  // groups: R rows x (BK / 4) chunks along k
+      op.load4(z, r0 + e / (kBK / 4), k0 + (e % (kBK / 4)) * 4, rows, kend, v);
+    else  // groups: BK rows of k x (R / 4) chunks along r
+      op.load4(z, r0 + (e % (R / 4)) * 4, k0 + e / (R / 4), rows, kend, v);
+  }
+  __device__ void put(const L& op, T (&S)[kBK][R]) const {
+    const int e = threadIdx.x;
+    if (!active()) return;
+    if (op.kcontig()) {
+      const int r = e / (kBK / 4), kc = (e % (kBK / 4)) * 4;
 #pragma unroll
       for (int j = 0; j < 4; ++j) S[kc + j][r] = v[j];
-    }
-  } else {
-    // groups: BK rows of k x (R / 4) chunks along r
-    for (int e = threadIdx.x; e < kBK * (R / 4); e += kThreads) {
-      int k = e / (R / 4), rc = (e % (R / 4)) * 4;
-      op.load4(z, r0 + rc, k0 + k, rows, kend, v);
+    } else {
+      const int k = e / (R / 4), rc = (e % (R / 4)) * 4;
 #pragma unroll
       for (int j = 0; j < 4; ++j) S[k][rc + j] = v[j];
     }
   }
-}
+};
 
 // Thread (ty, tx) of the 16 x 16 grid owns rows ty*4 + {0..3} (+64 per extra group of 4) and the
 // same pattern of columns: neighbouring threads then read neighbouring shared-memory words and
@@ -119,18 +128,23 @@ __device__ inline void stage(T (&S)[kBK][R], const L& op, int64_t z, int64_t r0,
 __device__ inline int owned(int i, int t) { return (i / 4) * 64 + t * 4 + (i % 4); }
 
 // Blocks per SM the compiler must leave room for (__launch_bounds__): 2 for float caps a thread at
-// 128 registers, which makes the 128 x 128 float tile spill a little (bench/README.md); whether 1
-// (no spills, half the occupancy) is faster is measured by bench_cuda_gemm on a GPU.
+// 128 registers (ptxas figures per tile in bench/README.md); bench_cuda_gemm also times 1 (no
+// register cap, half the occupancy) on a GPU.
 template <typename T> constexpr int kDefaultMinBlocks = sizeof(T) == 4 ? 2 : 1;
 
 // zs = batch * splits z-slices; slice zz is batch zz / splits, K chunk zz % splits of length
 // k_chunk (a multiple of kBK). Writes through W::store.
-template <typename T, int BM, int BN, class LA, class LB, class W, int MinBlocks>
+// Pipelined = false: per BK step, stage both slices, barrier, multiply, barrier.
+// Pipelined = true: two shared buffers; per BK step, fetch the next slices into registers, multiply
+// the current buffer, store the fetched slices into the other buffer, one barrier.
+template <typename T, int BM, int BN, class LA, class LB, class W, int MinBlocks, bool Pipelined>
 __global__ void __launch_bounds__(kThreads, MinBlocks)
     gemm_kernel(int64_t M, int64_t N, int64_t K, int64_t zs, int64_t splits, int64_t k_chunk, LA a, LB b, W w) {
-  constexpr int TM = BM / 16, TN = BN / 16;
-  __shared__ __align__(16) T As[kBK][BM];
-  __shared__ __align__(16) T Bs[kBK][BN];
+  constexpr int TM = BM / 16, TN = BN / 16, kBuffers = Pipelined ? 2 : 1;
+  __shared__ __align__(16) T As[kBuffers][kBK][BM];
+  __shared__ __align__(16) T Bs[kBuffers][kBK][BN];
+  Stager<BM, T, LA> sa;
+  Stager<BN, T, LB> sb;
   const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
   const int64_t n0 = static_cast<int64_t>(blockIdx.x) * BN;
   // gridDim.y and gridDim.z are capped at 65535: blocks loop over the rest.
@@ -143,21 +157,43 @@ __global__ void __launch_bounds__(kThreads, MinBlocks)
     for (int i = 0; i < TM; ++i)
 #pragma unroll
       for (int j = 0; j < TN; ++j) acc[i][j] = T(0);
-    for (int64_t k0 = kbeg; k0 < kend; k0 += kBK) {
-      stage<BM>(As, a, z, m0, k0, M, kend);
-      stage<BN>(Bs, b, z, n0, k0, N, kend);
+    if (Pipelined && kbeg < kend) {  // the first slices
+      sa.fetch(a, z, m0, kbeg, M, kend);
+      sb.fetch(b, z, n0, kbeg, N, kend);
+      sa.put(a, As[0]);
+      sb.put(b, Bs[0]);
       __syncthreads();
+    }
+    int cur = 0;
+    for (int64_t k0 = kbeg; k0 < kend; k0 += kBK) {
+      const bool more = k0 + kBK < kend;
+      if (Pipelined && more) {
+        sa.fetch(a, z, m0, k0 + kBK, M, kend);
+        sb.fetch(b, z, n0, k0 + kBK, N, kend);
+      }
+      if (!Pipelined) {
+        sa.fetch(a, z, m0, k0, M, kend);
+        sb.fetch(b, z, n0, k0, N, kend);
+        sa.put(a, As[0]);
+        sb.put(b, Bs[0]);
+        __syncthreads();
+      }
 #pragma unroll
       for (int k = 0; k < kBK; ++k) {
         T ra[TM], rb[TN];
 #pragma unroll
-        for (int i = 0; i < TM; ++i) ra[i] = As[k][owned(i, ty)];
+        for (int i = 0; i < TM; ++i) ra[i] = As[cur][k][owned(i, ty)];
 #pragma unroll
-        for (int j = 0; j < TN; ++j) rb[j] = Bs[k][owned(j, tx)];
+        for (int j = 0; j < TN; ++j) rb[j] = Bs[cur][k][owned(j, tx)];
 #pragma unroll
         for (int i = 0; i < TM; ++i)
 #pragma unroll
           for (int j = 0; j < TN; ++j) acc[i][j] += ra[i] * rb[j];
+      }
+      if (Pipelined && more) {  // the other buffer was last read before the previous barrier
+        sa.put(a, As[cur ^ 1]);
+        sb.put(b, Bs[cur ^ 1]);
+        cur ^= 1;
       }
       __syncthreads();
     }
@@ -199,7 +235,12 @@ void run(const char* op, int64_t M, int64_t N, int64_t K, int64_t batch, int64_t
     constexpr int BM = decltype(bm)::value, BN = decltype(bn)::value;
     int64_t gy = (M + BM - 1) / BM;
     dim3 grid(static_cast<unsigned>((N + BN - 1) / BN), static_cast<unsigned>(gy < 65535 ? gy : 65535), gz);
-    launch(op, gemm_kernel<T, BM, BN, LA, LB, W, MinBlocks>, grid, kThreads, 0, s, M, N, K, zs, splits, k_chunk, a, b, w);
+    if (gemm_pipelining())
+      launch(op, gemm_kernel<T, BM, BN, LA, LB, W, MinBlocks, true>, grid, kThreads, 0, s, M, N, K, zs, splits, k_chunk,
+             a, b, w);
+    else
+      launch(op, gemm_kernel<T, BM, BN, LA, LB, W, MinBlocks, false>, grid, kThreads, 0, s, M, N, K, zs, splits,
+             k_chunk, a, b, w);
   };
   using S = std::integral_constant<int, 64>;
   using L = std::integral_constant<int, 128>;
