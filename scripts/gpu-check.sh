@@ -48,6 +48,13 @@ echo "== parity tests ($(elapsed))"
 timeout 120 "$BUILD/tests/test_cuda" 2>&1 | tee "$LOG/test_cuda.txt" | tail -15
 rc=${PIPESTATUS[0]}
 case $rc in 0) STATUS[tests]=pass ;; 77) STATUS[tests]="SKIPPED (no device)" ;; *) STATUS[tests]="FAIL (rc $rc)" ;; esac
+# The GEMM core's other main loop (kernels/cuda/gemm.cuh) on the GEMM and convolution cases.
+FEWSHOT_CUDA_GEMM_PIPELINE=1 timeout 60 "$BUILD/tests/test_cuda" -tc="CUDA forward*,CUDA GEMM*,MAML*" \
+  >"$LOG/test_cuda_pipelined.txt" 2>&1
+rc=$?
+tail -3 "$LOG/test_cuda_pipelined.txt"
+case $rc in 0) STATUS[tests_pipelined]=pass ;; 77) STATUS[tests_pipelined]="SKIPPED (no device)" ;;
+  *) STATUS[tests_pipelined]="FAIL (rc $rc)" ;; esac
 
 echo "== compute-sanitizer memcheck ($(elapsed))"
 SAN=$(command -v compute-sanitizer || true)
@@ -91,7 +98,7 @@ echo
 echo "== summary ($(elapsed) total, logs in $LOG)"
 echo "| check | result |"
 echo "|---|---|"
-for k in tests memcheck bench_gemm bench_conv; do echo "| $k | ${STATUS[$k]} |"; done
+for k in tests tests_pipelined memcheck bench_gemm bench_conv; do echo "| $k | ${STATUS[$k]} |"; done
 echo
 echo "| benchmark | ours ms | reference ms | ours / reference speed | target |"
 echo "|---|---|---|---|---|"
@@ -102,7 +109,7 @@ cat "$LOG"/bench_*.txt 2>/dev/null | awk '/^RESULT/ {
   if (name ~ /^conv_forward_.*_28x28$/) target=(c[2]>=0.5 ? ">= 0.5 (2x): met" : ">= 0.5 (2x): NOT met");
   printf "| %s | %s | %s | %s | %s |\n", name, a[2], b[2], c[2], target }'
 fail=0
-for k in tests memcheck bench_gemm bench_conv; do
+for k in tests tests_pipelined memcheck bench_gemm bench_conv; do
   case "${STATUS[$k]}" in pass|clean|ok|"not run"*|"not built"*) ;; *) fail=1 ;; esac
 done
 exit $fail
