@@ -5,8 +5,6 @@
 # writes outside a tensor, or outside a __shared__ array, stops the run with ASan's report naming
 # the kernel and line. The CPU counterpart of gpu-check.sh's compute-sanitizer step; CI runs it.
 #   scripts/emulator-memcheck.sh [doctest options, e.g. -tc="CUDA forward*"]
-# ASan prints one "ignoring requested __asan_handle_no_return" warning: the divergent-barrier test
-# unwinds emulated threads' fiber stacks on purpose.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=build-asan

@@ -130,6 +130,7 @@ std::string run_block(Block& b, const dim3& block, const std::function<void()>& 
       return std::move(b.sinks[i]);
     });
   }
+  std::string divergence;
   bool reverse = false;
   for (;;) {
     for (int k = 0; k < n; ++k) {
@@ -139,23 +140,21 @@ std::string run_block(Block& b, const dim3& block, const std::function<void()>& 
       threadIdx = thread_index(i, block);
       b.threads[i] = std::move(b.threads[i]).resume();
       b.current = -1;
-      if (!b.fault.empty()) {
-        b.threads.clear();  // unwinds the suspended threads
-        return b.fault;
-      }
     }
     const auto waiting = std::count(b.state.begin(), b.state.end(), State::AtBarrier);
-    if (waiting == 0) return "";
-    if (waiting != n) {
-      const auto done = n - waiting;
-      b.threads.clear();
-      return fmt::format("divergent __syncthreads(): {} thread(s) returned while {} wait at the barrier", done,
-                         waiting);
-    }
-    std::fill(b.state.begin(), b.state.end(), State::Ready);
+    if (waiting == 0) break;
+    if (waiting != n && divergence.empty())
+      divergence = fmt::format("divergent __syncthreads(): {} thread(s) returned while {} wait at the barrier",
+                               n - waiting, waiting);
+    // Open the barrier. After a divergent barrier (undefined on a GPU) or a thread's exception the
+    // waiting threads are let through as well, so that every fiber ends normally: destroying a
+    // suspended fiber would unwind it with an exception thrown on its stack.
+    for (auto& st : b.state)
+      if (st == State::AtBarrier) st = State::Ready;
     ++g_counters.barriers;
     reverse = !reverse;
   }
+  return !b.fault.empty() ? b.fault : divergence;
 }
 
 std::string describe(const dim3& d) { return fmt::format("({}, {}, {})", d.x, d.y, d.z); }
