@@ -370,7 +370,10 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
   // reading past the end of an allocation is reported.
   void* p = nullptr;
   if (posix_memalign(&p, 256, std::max<size_t>(bytes, 1)) != 0) return record(cudaErrorMemoryAllocation);
-  std::memset(p, 0xA5, bytes);  // garbage, as fresh device memory is: code must not rely on zeros
+  // NaN bytes (float and double NaN, int64 -1), as fresh device memory holds garbage: a kernel that
+  // reads memory nothing wrote turns results into NaN, which the parity tests catch (initcheck-like
+  // under FEWSHOT_CUDA_NO_CACHE=1, where every tensor is a fresh allocation).
+  std::memset(p, 0xFF, bytes);
   m.live[reinterpret_cast<uintptr_t>(p)] = bytes;
   m.in_use += bytes;
   *ptr = p;
