@@ -39,6 +39,7 @@ TARGETS="test_cuda"
 HELP=$(cmake --build "$BUILD" --target help 2>/dev/null)  # (no pipe into grep -q: pipefail + SIGPIPE)
 case "$HELP" in *bench_cuda_gemm*) TARGETS="$TARGETS bench_cuda_gemm" ;; esac
 case "$HELP" in *bench_cuda_conv*) TARGETS="$TARGETS bench_cuda_conv" ;; esac
+case "$HELP" in *bench_learner_step*) TARGETS="$TARGETS bench_learner_step" ;; esac
 if ! cmake --build "$BUILD" -j"$(nproc)" --target $TARGETS >"$LOG/build.txt" 2>&1; then
   grep -E "error|Error" "$LOG/build.txt" | head -30; echo "build FAILED"; exit 1
 fi
@@ -94,12 +95,22 @@ else
   STATUS[bench_conv]="not built (no cuDNN)"
 fi
 
+# The product's claim end to end: MAML / FOMAML / ProtoNet meta-iterations (5-way 1-shot, 15
+# queries, meta-batch 8, random Omniglot-sized tasks) on the GPU against this machine's CPU.
+if [ -x "$BUILD/bench/bench_learner_step" ]; then
+  timeout 90 "$BUILD/bench/bench_learner_step" 1 15 8 3 0 cuda 2>&1 | tee "$LOG/bench_meta_iteration.txt" | tail -9
+  STATUS[bench_meta_iteration]=$([ "${PIPESTATUS[0]}" = 0 ] && echo ok || echo FAIL)
+else
+  STATUS[bench_meta_iteration]="not built"
+fi
+
 echo
 echo "== summary ($(elapsed) total, logs in $LOG)"
 echo "| check | result |"
 echo "|---|---|"
-for k in tests tests_pipelined memcheck bench_gemm bench_conv; do echo "| $k | ${STATUS[$k]} |"; done
+for k in tests tests_pipelined memcheck bench_gemm bench_conv bench_meta_iteration; do echo "| $k | ${STATUS[$k]} |"; done
 echo
+echo "(reference: cuBLAS / cuDNN for the kernels; this machine's CPU for the *_meta_iteration_vs_cpu rows)"
 echo "| benchmark | ours ms | reference ms | ours / reference speed | target |"
 echo "|---|---|---|---|---|"
 cat "$LOG"/bench_*.txt 2>/dev/null | awk '/^RESULT/ {
@@ -109,7 +120,7 @@ cat "$LOG"/bench_*.txt 2>/dev/null | awk '/^RESULT/ {
   if (name ~ /^conv_forward_.*_28x28$/) target=(c[2]>=0.5 ? ">= 0.5 (2x): met" : ">= 0.5 (2x): NOT met");
   printf "| %s | %s | %s | %s | %s |\n", name, a[2], b[2], c[2], target }'
 fail=0
-for k in tests tests_pipelined memcheck bench_gemm bench_conv; do
+for k in tests tests_pipelined memcheck bench_gemm bench_conv bench_meta_iteration; do
   case "${STATUS[$k]}" in pass|clean|ok|"not run"*|"not built"*) ;; *) fail=1 ;; esac
 done
 exit $fail
