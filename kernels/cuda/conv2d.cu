@@ -86,14 +86,14 @@ template <typename T> struct FwdIm2col {
   }
 };
 
-template <typename T> struct FwdWriter {
-  T* y;
-  Geo32 g;
+// Writes the GEMM's (channel m of group z, pixel n) into an NCHW tensor: the output y of the
+// forward (channels OC, planes OH x OW) or the input gradient gx (channels C, planes H x W).
+template <typename T> struct ImageWriter {
+  T* out;
+  int channels, group_channels, plane;
   __device__ void store(int64_t z, int64_t, int64_t m, int64_t n, T acc) const {
-    int64_t ohw = static_cast<int64_t>(g.OH) * g.OW;
-    int nn = static_cast<int>(n), o = static_cast<int>(ohw);
-    int img = nn / o, q = nn - img * o;
-    y[(static_cast<int64_t>(img) * g.OC + z * g.OCg + m) * ohw + q] = acc;
+    const int nn = static_cast<int>(n), img = nn / plane, q = nn - img * plane;
+    out[(static_cast<int64_t>(img) * channels + z * group_channels + m) * plane + q] = acc;
   }
 };
 
@@ -138,17 +138,6 @@ template <typename T> struct IgGather {
       }
       v[j] = val;
     }
-  }
-};
-
-template <typename T> struct IgWriter {
-  T* gx;
-  Geo32 g;
-  __device__ void store(int64_t z, int64_t, int64_t m, int64_t n, T acc) const {
-    int64_t hw = static_cast<int64_t>(g.H) * g.W;
-    int nn = static_cast<int>(n), o = static_cast<int>(hw);
-    int img = nn / o, q = nn - img * o;
-    gx[(static_cast<int64_t>(img) * g.C + z * g.Cg + m) * hw + q] = acc;
   }
 };
 
@@ -223,7 +212,7 @@ template <typename T> void conv2d_forward(const ConvGeometry& g, const T* x, con
   int64_t M = g32.OCg, N = g.N * g.OH * g.OW, K = static_cast<int64_t>(g32.Cg) * g.KH * g.KW;
   gemm_detail::DenseOperand<T> a{w, K, M * K, true, aligned16(w) && K % 4 == 0};
   gemm_detail::run<T>("conv2d_forward", M, N, K, g.groups, 1, round_k(K), a, FwdIm2col<T>{x, g32},
-                      FwdWriter<T>{y, g32}, s);
+                      ImageWriter<T>{y, g32.OC, g32.OCg, g32.OH * g32.OW}, s);
 }
 
 template <typename T> void conv2d_input_grad(const ConvGeometry& g, const T* gy, const T* w, T* gx, cudaStream_t s) {
@@ -231,7 +220,7 @@ template <typename T> void conv2d_input_grad(const ConvGeometry& g, const T* gy,
   Geo32 g32 = geo32(g);
   int64_t M = g32.Cg, N = g.N * g.H * g.W, K = static_cast<int64_t>(g32.OCg) * g.KH * g.KW;
   gemm_detail::run<T>("conv2d_input_grad", M, N, K, g.groups, 1, round_k(K), IgWeights<T>{w, g32},
-                      IgGather<T>{gy, g32}, IgWriter<T>{gx, g32}, s);
+                      IgGather<T>{gy, g32}, ImageWriter<T>{gx, g32.C, g32.Cg, g32.H * g32.W}, s);
 }
 
 int64_t conv2d_weight_grad_workspace_bytes(const ConvGeometry& g, int64_t element_size) {
