@@ -1,8 +1,5 @@
 #include "kernels/cuda/caching_allocator.cuh"
 
-#include <cstdlib>
-#include <cstring>
-
 #include "kernels/cuda/common.cuh"
 
 namespace fewshot::cuda {
@@ -48,10 +45,7 @@ size_t CachingAllocator::round_size(size_t bytes) {
 }
 
 bool CachingAllocator::caching_disabled() {
-  static const bool off = [] {
-    const char* v = std::getenv("FEWSHOT_CUDA_NO_CACHE");
-    return v && *v && std::strcmp(v, "0") != 0;
-  }();
+  static const bool off = env_flag("FEWSHOT_CUDA_NO_CACHE");
   return off;
 }
 
@@ -101,15 +95,14 @@ void CachingAllocator::deallocate(void* ptr, size_t) {
   if (it == live_.end()) return;  // not ours: nothing sane to do in a destructor path
   Block b = it->second;
   live_.erase(it);
+  stats_.bytes_in_use -= static_cast<int64_t>(b.size);
   if (caching_disabled()) {
     // cudaFree waits for the device, so kernels still using the block finish first. Errors
     // cannot be thrown from here (a destructor path); the next checked call reports them.
-    stats_.bytes_in_use -= static_cast<int64_t>(b.size);
     cudaFree(ptr);
     return;
   }
   free_[Key{b.stream, b.size}].push_back(ptr);
-  stats_.bytes_in_use -= static_cast<int64_t>(b.size);
   stats_.bytes_cached += static_cast<int64_t>(b.size);
 }
 

@@ -11,6 +11,9 @@ namespace fewshot::cuda {
 // Throws DeviceError "cuda: OP: cudaErrorName (description) [expr at file:line]". Defined in
 // cuda_error.cpp so that nvcc never compiles fmt.
 [[noreturn]] void fail(const char* op, cudaError_t err, const char* expr, const char* file, int line);
+// True when the environment variable `name` is set to anything but "" or "0": the one reading of
+// the CUDA backend's switches (FEWSHOT_CUDA_SYNC, FEWSHOT_CUDA_NO_CACHE, FEWSHOT_CUDA_GEMM_PIPELINE).
+bool env_flag(const char* name);
 // True when FEWSHOT_CUDA_SYNC=1: every launch is followed by a stream synchronize, so an
 // asynchronous fault (illegal address, ...) is reported with the op that caused it.
 bool sync_after_launch();

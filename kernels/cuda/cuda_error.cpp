@@ -13,11 +13,13 @@ void fail(const char* op, cudaError_t err, const char* expr, const char* file, i
                                 expr, base ? base + 1 : file, line));
 }
 
+bool env_flag(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v && std::strcmp(v, "0") != 0;
+}
+
 bool sync_after_launch() {
-  static const bool on = [] {
-    const char* v = std::getenv("FEWSHOT_CUDA_SYNC");
-    return v && *v && std::strcmp(v, "0") != 0;
-  }();
+  static const bool on = env_flag("FEWSHOT_CUDA_SYNC");
   return on;
 }
 

@@ -2,8 +2,6 @@
 #include "kernels/cuda/gemm.cuh"
 
 #include <atomic>
-#include <cstdlib>
-#include <cstring>
 
 #include "kernels/cuda/gemm_tiled.cuh"
 
@@ -14,10 +12,7 @@ namespace {
 bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
 
 std::atomic<bool>& pipelining_flag() {
-  static std::atomic<bool> on = [] {
-    const char* v = std::getenv("FEWSHOT_CUDA_GEMM_PIPELINE");
-    return v != nullptr && std::strcmp(v, "1") == 0;
-  }();
+  static std::atomic<bool> on{env_flag("FEWSHOT_CUDA_GEMM_PIPELINE")};
   return on;
 }
 

@@ -18,8 +18,8 @@ void gemm_batched(int64_t batch, bool trans_a, bool trans_b, int64_t M, int64_t 
 // default) stages each BK slice, then multiplies, two barriers per slice; true double-buffers the
 // shared tiles and fetches the next slice while multiplying, one barrier per slice. Both are
 // tested for parity; which is faster is measured by bench_cuda_gemm / bench_cuda_conv on a GPU.
-// Initial value from FEWSHOT_CUDA_GEMM_PIPELINE (1 = on); set_gemm_pipelining affects launches
-// from then on, in every thread.
+// Initial value from FEWSHOT_CUDA_GEMM_PIPELINE (on when set and not "0"); set_gemm_pipelining
+// affects launches from then on, in every thread.
 bool gemm_pipelining();
 void set_gemm_pipelining(bool on);
 

@@ -2,13 +2,13 @@
 // optimizers, and error paths (errors name the op; bad indices never write out of bounds).
 #include <doctest/doctest.h>
 
-#include <cstdlib>
 #include <string>
 #include <thread>
 
 #include <cuda_runtime.h>
 
 #include "engine/ops.h"
+#include "kernels/cuda/caching_allocator.cuh"
 #include "kernels/cuda/cuda_backend.h"
 #include "tests/cuda/message_of.h"
 
@@ -28,7 +28,7 @@ TEST_CASE("caching allocator: freed blocks are reused, no cudaMalloc in the stea
   for (int i = 0; i < 20; ++i) step();
   auto after = cuda::allocator_stats(0);
   CHECK(after.bytes_in_use == before.bytes_in_use);
-  if (const char* off = std::getenv("FEWSHOT_CUDA_NO_CACHE"); off && std::string(off) != "0") {
+  if (cuda::CachingAllocator::caching_disabled()) {
     // Checking mode: one cudaMalloc per tensor, nothing kept.
     CHECK(after.cuda_mallocs - before.cuda_mallocs >= 60);
     CHECK(after.reuses == before.reuses);
