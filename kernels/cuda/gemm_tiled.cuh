@@ -157,25 +157,27 @@ __global__ void __launch_bounds__(kThreads, MinBlocks)
     for (int i = 0; i < TM; ++i)
 #pragma unroll
       for (int j = 0; j < TN; ++j) acc[i][j] = T(0);
+    // Both operands' K slice starting at k: into registers, then into shared buffer buf.
+    auto fetch = [&](int64_t k) {
+      sa.fetch(a, z, m0, k, M, kend);
+      sb.fetch(b, z, n0, k, N, kend);
+    };
+    auto put = [&](int buf) {
+      sa.put(a, As[buf]);
+      sb.put(b, Bs[buf]);
+    };
     if (Pipelined && kbeg < kend) {  // the first slices
-      sa.fetch(a, z, m0, kbeg, M, kend);
-      sb.fetch(b, z, n0, kbeg, N, kend);
-      sa.put(a, As[0]);
-      sb.put(b, Bs[0]);
+      fetch(kbeg);
+      put(0);
       __syncthreads();
     }
     int cur = 0;
     for (int64_t k0 = kbeg; k0 < kend; k0 += kBK) {
       const bool more = k0 + kBK < kend;
-      if (Pipelined && more) {
-        sa.fetch(a, z, m0, k0 + kBK, M, kend);
-        sb.fetch(b, z, n0, k0 + kBK, N, kend);
-      }
+      if (Pipelined && more) fetch(k0 + kBK);
       if (!Pipelined) {
-        sa.fetch(a, z, m0, k0, M, kend);
-        sb.fetch(b, z, n0, k0, N, kend);
-        sa.put(a, As[0]);
-        sb.put(b, Bs[0]);
+        fetch(k0);
+        put(0);
         __syncthreads();
       }
 #pragma unroll
@@ -191,8 +193,7 @@ __global__ void __launch_bounds__(kThreads, MinBlocks)
           for (int j = 0; j < TN; ++j) acc[i][j] += ra[i] * rb[j];
       }
       if (Pipelined && more) {  // the other buffer was last read before the previous barrier
-        sa.put(a, As[cur ^ 1]);
-        sb.put(b, Bs[cur ^ 1]);
+        put(cur ^ 1);
         cur ^= 1;
       }
       __syncthreads();
