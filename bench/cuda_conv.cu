@@ -127,57 +127,42 @@ int main(int argc, char** argv) {
       CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &one, xd, x, yd, gy, cd, bwd_filter.algo, ws, ws_bytes, &zero, wd,
                                                  gw_ref));
     };
-    ours_fwd(s), ours_data(s), ours_filter(s), ref_fwd(s), ref_data(s), ref_filter(s);
+    ref_fwd(s), ref_data(s), ref_filter(s);
     BENCH_CHECK(cudaStreamSynchronize(s));
-    bool good = bench::validate("forward", y, y_ref, ny) & bench::validate("input grad", gx, gx_ref, nx) &
-                bench::validate("weight grad", gw, gw_ref, nw);
-    if (!good) {
-      ok = false;
-    } else {
-      int reps = quick ? 3 : (N > 80 ? 5 : 20);
-      const char* names[3] = {"forward", "input_grad", "weight_grad"};
-      double ours_ms[3] = {bench::time_ms(ours_fwd, reps, s, flush), bench::time_ms(ours_data, reps, s, flush),
-                           bench::time_ms(ours_filter, reps, s, flush)};
-      double ref_ms[3] = {bench::time_ms(ref_fwd, reps, s, flush), bench::time_ms(ref_data, reps, s, flush),
-                          bench::time_ms(ref_filter, reps, s, flush)};
-      double flops = 2.0 * N * OC * double(C) * K * K * HW * HW;
-      // The same three convolutions with the GEMM core's pipelined main loop.
-      fewshot::cuda::set_gemm_pipelining(true);
-      for (float* p : {y, gx, gw}) BENCH_CHECK(cudaMemsetAsync(p, 0, (p == gw ? nw : p == y ? ny : nx) * sizeof(float), s));
+    const int reps = quick ? 3 : (N > 80 ? 5 : 20);
+    const char* names[3] = {"forward", "input_grad", "weight_grad"};
+    const double ref_ms[3] = {bench::time_ms(ref_fwd, reps, s, flush), bench::time_ms(ref_data, reps, s, flush),
+                              bench::time_ms(ref_filter, reps, s, flush)};
+    const double flops = 2.0 * N * OC * double(C) * K * K * HW * HW;
+    // Ours with the GEMM core's current main loop: checked against cuDNN first, then timed; table
+    // rows and RESULT lines.
+    auto variant = [&](const std::string& label, const char* tag) {
+      BENCH_CHECK(cudaMemsetAsync(y, 0, ny * sizeof(float), s));
+      BENCH_CHECK(cudaMemsetAsync(gx, 0, nx * sizeof(float), s));
+      BENCH_CHECK(cudaMemsetAsync(gw, 0, nw * sizeof(float), s));
       ours_fwd(s), ours_data(s), ours_filter(s);
       BENCH_CHECK(cudaStreamSynchronize(s));
-      bool good_p = bench::validate("forward (pipelined)", y, y_ref, ny) &
-                    bench::validate("input grad (pipelined)", gx, gx_ref, nx) &
-                    bench::validate("weight grad (pipelined)", gw, gw_ref, nw);
-      double pipe_ms[3] = {0, 0, 0};
-      if (good_p) {
-        pipe_ms[0] = bench::time_ms(ours_fwd, reps, s, flush);
-        pipe_ms[1] = bench::time_ms(ours_data, reps, s, flush);
-        pipe_ms[2] = bench::time_ms(ours_filter, reps, s, flush);
-      } else {
-        ok = false;
-      }
-      fewshot::cuda::set_gemm_pipelining(false);
-      for (int i = 0; i < 3; ++i) {
-        if (!good_p) break;
-        char line[256];
-        std::snprintf(line, sizeof line, "| %d x 64 x %dx%d | %s (pipelined) | %.3f | %.2f | %.3f | %.2f | %.2f |", N, HW,
-                      HW, names[i], pipe_ms[i], flops / pipe_ms[i] / 1e9, ref_ms[i], flops / ref_ms[i] / 1e9,
-                      ref_ms[i] / pipe_ms[i]);
-        rows.push_back(line);
-        std::printf("RESULT conv_%s_pipelined_N%d_%dx%d ours_ms=%.4f ref_ms=%.4f ratio=%.3f\n", names[i], N, HW, HW,
-                    pipe_ms[i], ref_ms[i], ref_ms[i] / pipe_ms[i]);
-      }
+      bool good = bench::validate(("forward" + label).c_str(), y, y_ref, ny) &
+                  bench::validate(("input grad" + label).c_str(), gx, gx_ref, nx) &
+                  bench::validate(("weight grad" + label).c_str(), gw, gw_ref, nw);
+      if (!good) return false;
+      double ours_ms[3] = {bench::time_ms(ours_fwd, reps, s, flush), bench::time_ms(ours_data, reps, s, flush),
+                           bench::time_ms(ours_filter, reps, s, flush)};
       for (int i = 0; i < 3; ++i) {
         char line[256];
-        std::snprintf(line, sizeof line, "| %d x 64 x %dx%d | %s | %.3f | %.2f | %.3f | %.2f | %.2f |", N, HW, HW,
-                      names[i], ours_ms[i], flops / ours_ms[i] / 1e9, ref_ms[i], flops / ref_ms[i] / 1e9,
-                      ref_ms[i] / ours_ms[i]);
+        std::snprintf(line, sizeof line, "| %d x 64 x %dx%d | %s%s | %.3f | %.2f | %.3f | %.2f | %.2f |", N, HW, HW,
+                      names[i], label.c_str(), ours_ms[i], flops / ours_ms[i] / 1e9, ref_ms[i],
+                      flops / ref_ms[i] / 1e9, ref_ms[i] / ours_ms[i]);
         rows.push_back(line);
-        std::printf("RESULT conv_%s_N%d_%dx%d ours_ms=%.4f ref_ms=%.4f ratio=%.3f\n", names[i], N, HW, HW, ours_ms[i],
-                    ref_ms[i], ref_ms[i] / ours_ms[i]);
+        std::printf("RESULT conv_%s%s_N%d_%dx%d ours_ms=%.4f ref_ms=%.4f ratio=%.3f\n", names[i], tag, N, HW, HW,
+                    ours_ms[i], ref_ms[i], ref_ms[i] / ours_ms[i]);
       }
-    }
+      return true;
+    };
+    ok &= variant("", "");
+    fewshot::cuda::set_gemm_pipelining(true);  // double-buffered main loop (kernels/cuda/gemm.cuh)
+    ok &= variant(" (pipelined)", "_pipelined");
+    fewshot::cuda::set_gemm_pipelining(false);
     cudnnDestroyTensorDescriptor(xd), cudnnDestroyTensorDescriptor(yd), cudnnDestroyFilterDescriptor(wd);
     cudnnDestroyConvolutionDescriptor(cd);
     for (float* p : {x, w, gy, y, y_ref, gx, gx_ref, gw, gw_ref}) cudaFree(p);

@@ -53,49 +53,30 @@ int main(int argc, char** argv) {
     auto ref = [&](cudaStream_t) {
       CUBLAS_CHECK(cublasSgemm(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, B, n, A, n, &zero, R, n));
     };
-    ours(s);
     ref(s);
     BENCH_CHECK(cudaStreamSynchronize(s));
-    char what[64];
-    std::snprintf(what, sizeof what, "sgemm %d", n);
-    if (!bench::validate(what, C, R, nn)) {
-      ok = false;
-      continue;
-    }
-    int reps = quick ? 3 : (n >= 4096 ? 10 : 30);
-    double t_ours = bench::time_ms(ours, reps, s, flush), t_ref = bench::time_ms(ref, reps, s, flush);
-    double flops = 2.0 * n * double(n) * n;
-    std::printf("| %d | %.3f | %.2f | %.3f | %.2f | %.2f |\n", n, t_ours, flops / t_ours / 1e9, t_ref,
-                flops / t_ref / 1e9, t_ref / t_ours);
-    std::printf("RESULT sgemm_%d ours_ms=%.4f ref_ms=%.4f ratio=%.3f\n", n, t_ours, t_ref, t_ref / t_ours);
-    BENCH_CHECK(cudaMemsetAsync(C, 0, nn * sizeof(float), s));
-    ours_1(s);
-    BENCH_CHECK(cudaStreamSynchronize(s));
-    std::snprintf(what, sizeof what, "sgemm %d (1 block/SM)", n);
-    if (!bench::validate(what, C, R, nn)) {
-      ok = false;
-      continue;
-    }
-    double t_1 = bench::time_ms(ours_1, reps, s, flush);
-    std::printf("| %d (ours at 1 block/SM) | %.3f | %.2f | %.3f | %.2f | %.2f |\n", n, t_1, flops / t_1 / 1e9, t_ref,
-                flops / t_ref / 1e9, t_ref / t_1);
-    std::printf("RESULT sgemm_%d_1block ours_ms=%.4f ref_ms=%.4f ratio=%.3f\n", n, t_1, t_ref, t_ref / t_1);
+    const int reps = quick ? 3 : (n >= 4096 ? 10 : 30);
+    const double t_ref = bench::time_ms(ref, reps, s, flush), flops = 2.0 * n * double(n) * n;
+    // One variant of ours: checked against cuBLAS first, then timed; a table row and a RESULT line.
+    auto variant = [&](const char* label, const char* tag, auto&& fn) {
+      BENCH_CHECK(cudaMemsetAsync(C, 0, nn * sizeof(float), s));
+      fn(s);
+      BENCH_CHECK(cudaStreamSynchronize(s));
+      char what[64];
+      std::snprintf(what, sizeof what, "sgemm %d%s", n, label);
+      if (!bench::validate(what, C, R, nn)) return false;
+      double t = bench::time_ms(fn, reps, s, flush);
+      std::printf("| %d%s | %.3f | %.2f | %.3f | %.2f | %.2f |\n", n, label, t, flops / t / 1e9, t_ref,
+                  flops / t_ref / 1e9, t_ref / t);
+      std::printf("RESULT sgemm_%d%s ours_ms=%.4f ref_ms=%.4f ratio=%.3f\n", n, tag, t, t_ref, t_ref / t);
+      return true;
+    };
+    ok &= variant("", "", ours);
+    ok &= variant(" (ours at 1 block/SM)", "_1block", ours_1);
     // The pipelined main loop (double-buffered shared tiles, kernels/cuda/gemm.cuh).
     fewshot::cuda::set_gemm_pipelining(true);
-    BENCH_CHECK(cudaMemsetAsync(C, 0, nn * sizeof(float), s));
-    ours(s);
-    BENCH_CHECK(cudaStreamSynchronize(s));
-    std::snprintf(what, sizeof what, "sgemm %d (pipelined)", n);
-    bool good = bench::validate(what, C, R, nn);
-    double t_p = good ? bench::time_ms(ours, reps, s, flush) : 0;
+    ok &= variant(" (ours, pipelined)", "_pipelined", ours);
     fewshot::cuda::set_gemm_pipelining(false);
-    if (!good) {
-      ok = false;
-      continue;
-    }
-    std::printf("| %d (ours, pipelined) | %.3f | %.2f | %.3f | %.2f | %.2f |\n", n, t_p, flops / t_p / 1e9, t_ref,
-                flops / t_ref / 1e9, t_ref / t_p);
-    std::printf("RESULT sgemm_%d_pipelined ours_ms=%.4f ref_ms=%.4f ratio=%.3f\n", n, t_p, t_ref, t_ref / t_p);
     cudaFree(A), cudaFree(B), cudaFree(C), cudaFree(R);
   }
   cublasDestroy(handle);

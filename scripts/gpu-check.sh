@@ -46,16 +46,17 @@ fi
 echo "built $TARGETS ($(elapsed))"
 
 echo "== parity tests ($(elapsed))"
-timeout 120 "$BUILD/tests/test_cuda" 2>&1 | tee "$LOG/test_cuda.txt" | tail -15
-rc=${PIPESTATUS[0]}
-case $rc in 0) STATUS[tests]=pass ;; 77) STATUS[tests]="SKIPPED (no device)" ;; *) STATUS[tests]="FAIL (rc $rc)" ;; esac
+# parity KEY SECONDS [test_cuda options]: runs test_cuda, records STATUS[KEY], log in $LOG/KEY.txt.
+parity() {
+  local key=$1 limit=$2; shift 2
+  timeout "$limit" "$BUILD/tests/test_cuda" "$@" >"$LOG/$key.txt" 2>&1
+  local rc=$?
+  tail -15 "$LOG/$key.txt"
+  case $rc in 0) STATUS[$key]=pass ;; 77) STATUS[$key]="SKIPPED (no device)" ;; *) STATUS[$key]="FAIL (rc $rc)" ;; esac
+}
+parity tests 120
 # The GEMM core's other main loop (kernels/cuda/gemm.cuh) on the GEMM and convolution cases.
-FEWSHOT_CUDA_GEMM_PIPELINE=1 timeout 60 "$BUILD/tests/test_cuda" -tc="CUDA forward*,CUDA GEMM*,MAML*" \
-  >"$LOG/test_cuda_pipelined.txt" 2>&1
-rc=$?
-tail -3 "$LOG/test_cuda_pipelined.txt"
-case $rc in 0) STATUS[tests_pipelined]=pass ;; 77) STATUS[tests_pipelined]="SKIPPED (no device)" ;;
-  *) STATUS[tests_pipelined]="FAIL (rc $rc)" ;; esac
+FEWSHOT_CUDA_GEMM_PIPELINE=1 parity tests_pipelined 60 -tc="CUDA forward*,CUDA GEMM*,MAML*"
 
 echo "== compute-sanitizer memcheck ($(elapsed))"
 SAN=$(command -v compute-sanitizer || true)
